@@ -1,0 +1,27 @@
+/*
+ * buf — a growable byte buffer with a hard cap. The data is always
+ * NUL-terminated so text can be used as a C string; len excludes the NUL.
+ * The buffer owns its memory: buf_cleanup frees it, buf_wipe_cleanup wipes first.
+ */
+#ifndef FAROUT_BUF_H
+#define FAROUT_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* appends that would pass this fail */
+};
+
+void buf_init(struct buf *, size_t max);
+void buf_cleanup(struct buf *);
+void buf_wipe_cleanup(struct buf *);
+void buf_reset(struct buf *);
+/* 0 on success, -1 when out of memory or over the cap (the buffer is unchanged). */
+int buf_append(struct buf *, const void *data, size_t n);
+int buf_puts(struct buf *, const char *s);
+int buf_printf(struct buf *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

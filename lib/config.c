@@ -1,0 +1,317 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "util.h"
+
+struct loader {
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static int fail(struct loader *l, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct loader *l, const char *name, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+
+	if (l->failed)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	snprintf(l->err, l->errlen, "configuration: %s %s", name, why);
+	l->failed = true;
+	return -1;
+}
+
+static const char *get(const char *name)
+{
+	const char *v = getenv(name);
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+static void wipe_env(const char *name)
+{
+	char *v = getenv(name);
+
+	if (v != NULL)
+		util_wipe(v, strlen(v));
+}
+
+static int load_long(struct loader *l, const char *name, long def, long min, long max, long *out)
+{
+	const char *v = get(name);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (util_parse_long(v, min, max, out) == -1)
+		return fail(l, name, "must be a whole number from %ld to %ld", min, max);
+	return 0;
+}
+
+/* SQLAlchemy-style "postgresql+asyncpg://" → "postgresql://": libpq knows no drivers. */
+static char *load_db_url(struct loader *l, const char *name, bool required)
+{
+	const char *v = get(name), *plus, *scheme_end;
+	char *url, *errmsg = NULL;
+	PQconninfoOption *opts;
+
+	if (v == NULL) {
+		if (required)
+			fail(l, name, "is required (a libpq URI such as postgresql://user@host/db)");
+		return NULL;
+	}
+	scheme_end = strstr(v, "://");
+	if (scheme_end == NULL) {
+		fail(l, name, "must be a postgresql:// URI");
+		return NULL;
+	}
+	plus = memchr(v, '+', (size_t)(scheme_end - v));
+	size_t scheme_len = (size_t)((plus != NULL ? plus : scheme_end) - v);
+	if (!((scheme_len == 10 && strncmp(v, "postgresql", 10) == 0) ||
+	      (scheme_len == 8 && strncmp(v, "postgres", 8) == 0))) {
+		fail(l, name, "must be a postgresql:// URI");
+		return NULL;
+	}
+	if (asprintf(&url, "postgresql%s", scheme_end) < 0) {
+		fail(l, name, "could not be copied (out of memory)");
+		return NULL;
+	}
+	opts = PQconninfoParse(url, &errmsg);
+	if (opts == NULL) {
+		PQfreemem(errmsg);
+		util_free_secret(url);
+		fail(l, name, "is not a valid libpq URI");
+		return NULL;
+	}
+	PQconninfoFree(opts);
+	return url;
+}
+
+static int load_secret(struct loader *l, const char *name, bool required,
+                       unsigned char **out, size_t *outlen)
+{
+	const char *v = get(name);
+	size_t n;
+
+	*out = NULL;
+	*outlen = 0;
+	if (v == NULL)
+		return required ? fail(l, name, "is required (at least 32 random bytes)") : 0;
+	n = strlen(v);
+	if (strcmp(v, CONFIG_SECRET_PLACEHOLDER) == 0)
+		return fail(l, name, "is still the .env.example placeholder; generate one with `openssl rand -base64 48`");
+	if (n < 32)
+		return fail(l, name, "is too short: at least 32 bytes are required");
+	*out = (unsigned char *)strdup(v);
+	if (*out == NULL)
+		return fail(l, name, "could not be copied (out of memory)");
+	*outlen = n;
+	return 0;
+}
+
+/* http(s)://host[:port] with at most a trailing "/": the origin is the URL. */
+static int load_public_url(struct loader *l, struct config *cfg)
+{
+	const char *v = get("PUBLIC_URL");
+	const char *host;
+	size_t n;
+
+	if (v == NULL)
+		v = "http://localhost:8080";
+	if (strncmp(v, "https://", 8) == 0) {
+		cfg->public_https = true;
+		host = v + 8;
+	} else if (strncmp(v, "http://", 7) == 0) {
+		host = v + 7;
+	} else {
+		return fail(l, "PUBLIC_URL", "must start with http:// or https://");
+	}
+	n = strlen(v);
+	if (n > 0 && v[n - 1] == '/')
+		n--;
+	if (*host == '\0' || *host == '/' || strchr(host, '?') || strchr(host, '#') ||
+	    (strchr(host, '/') != NULL && strchr(host, '/') < v + n) || strchr(host, '@'))
+		return fail(l, "PUBLIC_URL", "must be scheme://host[:port] with no path, query or user");
+	for (const char *p = v; p < v + n; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\')
+			return fail(l, "PUBLIC_URL", "contains a character not allowed in a URL");
+	cfg->public_url = strndup(v, n);
+	cfg->public_origin = strndup(v, n);
+	if (cfg->public_url == NULL || cfg->public_origin == NULL)
+		return fail(l, "PUBLIC_URL", "could not be copied (out of memory)");
+	return 0;
+}
+
+static bool is_loopback_http(const char *v)
+{
+	return strncmp(v, "http://127.0.0.1", 16) == 0 || strncmp(v, "http://localhost", 16) == 0 ||
+	       strncmp(v, "http://[::1]", 12) == 0;
+}
+
+/* Discord is reached over https; plain http only to a loopback test server. */
+static char *load_discord_url(struct loader *l, const char *name, const char *def)
+{
+	const char *v = get(name);
+	size_t n;
+
+	if (v == NULL)
+		v = def;
+	if (strncmp(v, "https://", 8) != 0 && !is_loopback_http(v)) {
+		fail(l, name, "must be an https:// URL (plain http only for 127.0.0.1/localhost)");
+		return NULL;
+	}
+	for (const char *p = v; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f) {
+			fail(l, name, "contains a character not allowed in a URL");
+			return NULL;
+		}
+	n = strlen(v);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	return strndup(v, n);
+}
+
+/*
+ * Discord counts as configured when the client id and secret are set; the
+ * redirect URI defaults to PUBLIC_URL's callback path. Called after PUBLIC_URL.
+ */
+static int load_discord(struct loader *l, struct config *cfg)
+{
+	const char *id = get("DISCORD_CLIENT_ID"), *secret = get("DISCORD_CLIENT_SECRET");
+	const char *redirect = get("DISCORD_REDIRECT_URI");
+
+	if (id != NULL && secret == NULL)
+		return fail(l, "DISCORD_CLIENT_SECRET", "is required when DISCORD_CLIENT_ID is set");
+	if (id == NULL && secret != NULL)
+		return fail(l, "DISCORD_CLIENT_ID", "is required when DISCORD_CLIENT_SECRET is set");
+	if (id != NULL)
+		for (const char *p = id; *p != '\0'; p++)
+			if (*p < '0' || *p > '9')
+				return fail(l, "DISCORD_CLIENT_ID", "must be the application's numeric id");
+	if (redirect != NULL) {
+		if (strncmp(redirect, "https://", 8) != 0 && strncmp(redirect, "http://", 7) != 0)
+			return fail(l, "DISCORD_REDIRECT_URI", "must be an http(s) URL");
+		for (const char *p = redirect; *p != '\0'; p++)
+			if (*p <= ' ' || *p >= 0x7f)
+				return fail(l, "DISCORD_REDIRECT_URI", "contains a character not allowed in a URL");
+		cfg->discord_redirect_uri = strdup(redirect);
+	} else if (cfg->public_url != NULL &&
+	           asprintf(&cfg->discord_redirect_uri, "%s/api/auth/discord/callback",
+	                    cfg->public_url) < 0) {
+		cfg->discord_redirect_uri = NULL;
+	}
+	cfg->discord_configured = id != NULL && secret != NULL;
+	cfg->discord_client_id = dup_or_null(id);
+	cfg->discord_client_secret = dup_or_null(secret);
+	cfg->discord_api_base = load_discord_url(l, "DISCORD_API_BASE", "https://discord.com/api");
+	cfg->discord_authorize_url =
+		load_discord_url(l, "DISCORD_AUTHORIZE_URL", "https://discord.com/oauth2/authorize");
+	return load_long(l, "DISCORD_TIMEOUT_MS", 10000, 100, 120000, &cfg->discord_timeout_ms);
+}
+
+static int load_jwt(struct loader *l, struct config *cfg, bool required)
+{
+	static const struct {
+		const char *name;
+		enum config_alg alg;
+	} algs[] = {{"HS256", CONFIG_HS256}, {"HS384", CONFIG_HS384}, {"HS512", CONFIG_HS512}};
+	const char *alg = get("JWT_ALGORITHM"), *issuer = get("JWT_ISSUER");
+
+	load_secret(l, "JWT_SECRET", required, &cfg->jwt_secret, &cfg->jwt_secret_len);
+	load_secret(l, "JWT_SECRET_PREVIOUS", false, &cfg->jwt_secret_previous,
+	            &cfg->jwt_secret_previous_len);
+	cfg->jwt_algorithm_name = NULL;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(algs); i++)
+		if (alg == NULL ? i == 0 : strcmp(alg, algs[i].name) == 0) {
+			cfg->jwt_algorithm = algs[i].alg;
+			cfg->jwt_algorithm_name = algs[i].name;
+		}
+	if (cfg->jwt_algorithm_name == NULL)
+		return fail(l, "JWT_ALGORITHM", "must be HS256, HS384 or HS512");
+	load_long(l, "JWT_EXPIRATION_DAYS", 7, 1, 365, &cfg->jwt_expiration_days);
+	if (issuer == NULL)
+		issuer = "farout";
+	if (strlen(issuer) > 128)
+		return fail(l, "JWT_ISSUER", "must be at most 128 characters");
+	for (const char *p = issuer; *p != '\0'; p++)
+		if (*p < ' ' || *p == '"' || *p == '\\' || *p == 0x7f)
+			return fail(l, "JWT_ISSUER", "must be printable text without quotes or backslashes");
+	cfg->jwt_issuer = strdup(issuer);
+	return 0;
+}
+
+int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
+{
+	struct loader l = {err, errlen, false};
+	long cost;
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->database_url = load_db_url(&l, "DATABASE_URL", needs & CONFIG_NEED_DB);
+	cfg->auth_database_url = load_db_url(&l, "AUTH_DATABASE_URL", needs & CONFIG_NEED_DB);
+	load_jwt(&l, cfg, needs & CONFIG_NEED_JWT);
+	load_public_url(&l, cfg);
+	load_discord(&l, cfg);
+	load_long(&l, "BCRYPT_COST", 12, 4, 31, &cost);
+	cfg->bcrypt_cost = (int)cost;
+	load_long(&l, "LOGIN_MAX_FAILURES", 5, 1, 1000, &cfg->login_max_failures);
+	load_long(&l, "LOGIN_WINDOW_SECONDS", 900, 1, 7 * 86400, &cfg->login_window_seconds);
+
+	wipe_env("JWT_SECRET");
+	wipe_env("JWT_SECRET_PREVIOUS");
+	wipe_env("DISCORD_CLIENT_SECRET");
+	if (l.failed) {
+		config_cleanup(cfg);
+		return -1;
+	}
+	if (cfg->jwt_issuer == NULL || cfg->discord_api_base == NULL ||
+	    cfg->discord_authorize_url == NULL) {
+		snprintf(err, errlen, "configuration: out of memory");
+		config_cleanup(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+static void free_secret_bytes(unsigned char *p, size_t n)
+{
+	util_wipe(p, n);
+	free(p);
+}
+
+void config_cleanup(struct config *cfg)
+{
+	util_free_secret(cfg->database_url);
+	util_free_secret(cfg->auth_database_url);
+	free_secret_bytes(cfg->jwt_secret, cfg->jwt_secret_len);
+	free_secret_bytes(cfg->jwt_secret_previous, cfg->jwt_secret_previous_len);
+	free(cfg->jwt_issuer);
+	free(cfg->public_url);
+	free(cfg->public_origin);
+	free(cfg->discord_client_id);
+	util_free_secret(cfg->discord_client_secret);
+	free(cfg->discord_redirect_uri);
+	free(cfg->discord_api_base);
+	free(cfg->discord_authorize_url);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+long config_token_lifetime(const struct config *cfg)
+{
+	return cfg->jwt_expiration_days * 86400L;
+}

@@ -1,0 +1,62 @@
+/*
+ * config — the environment, read and validated once at start, read-only after.
+ *
+ * config_load() checks every variable of API.md "Configuration", including the
+ * optional ones that are set, and fills *cfg. On a bad or missing value it
+ * writes one line naming the variable into err and returns -1; nothing in
+ * that line repeats a secret. After loading, the secret values in the process
+ * environment are wiped so they cannot leak through /proc/PID/environ or a child.
+ */
+#ifndef FAROUT_CONFIG_H
+#define FAROUT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What a program needs to start; anything unset beyond this keeps its default. */
+enum {
+	CONFIG_NEED_DB = 1 << 0,  /* DATABASE_URL and AUTH_DATABASE_URL */
+	CONFIG_NEED_JWT = 1 << 1, /* JWT_SECRET */
+};
+
+enum config_alg { CONFIG_HS256, CONFIG_HS384, CONFIG_HS512 };
+
+/* The placeholder shipped in .env.example: never accepted as a secret. */
+#define CONFIG_SECRET_PLACEHOLDER "change-me-to-a-random-string-of-at-least-32-bytes"
+
+struct config {
+	char *database_url;      /* libpq URI of `farout`, +driver prefix removed */
+	char *auth_database_url; /* libpq URI of `farout_auth` */
+
+	unsigned char *jwt_secret;
+	size_t jwt_secret_len;
+	unsigned char *jwt_secret_previous; /* NULL when not rotating */
+	size_t jwt_secret_previous_len;
+	enum config_alg jwt_algorithm;
+	const char *jwt_algorithm_name; /* "HS256", … */
+	long jwt_expiration_days;
+	char *jwt_issuer;
+
+	char *public_url;    /* without a trailing slash */
+	char *public_origin; /* scheme://host[:port] */
+	bool public_https;
+
+	bool discord_configured; /* client id and secret set */
+	char *discord_client_id;
+	char *discord_client_secret;
+	char *discord_redirect_uri;  /* default: PUBLIC_URL/api/auth/discord/callback */
+	char *discord_api_base;      /* without a trailing slash */
+	char *discord_authorize_url;
+	long discord_timeout_ms;
+
+	int bcrypt_cost;
+	long login_max_failures;
+	long login_window_seconds;
+};
+
+int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen);
+void config_cleanup(struct config *cfg);
+/* Seconds a token lives: JWT_EXPIRATION_DAYS * 86400. */
+long config_token_lifetime(const struct config *cfg);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * db — one lazy, persistent libpq connection per database per process.
+ *
+ * The connection opens on first use and is re-opened after the server went
+ * away, so a restarted PostgreSQL costs the requests in flight a 503, never
+ * the worker. Every value goes in as a text parameter ($1, $2, …); there is no
+ * call that takes SQL built from input. Statements are unnamed (PQexecParams),
+ * so transaction-mode PgBouncer works.
+ */
+#ifndef FAROUT_DB_H
+#define FAROUT_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+enum db_status {
+	DB_OK,
+	DB_UNAVAILABLE, /* could not connect, or the connection broke: answer 503 */
+	DB_CONFLICT,    /* a unique constraint refused the row (SQLSTATE 23505) */
+	DB_ERROR,       /* anything else the server refused: a bug, answer 500 */
+};
+
+struct db {
+	const char *url;  /* borrowed from the config */
+	const char *name; /* for log lines: "auth" or "app" */
+	PGconn *conn;
+};
+
+void db_init(struct db *, const char *url, const char *name);
+void db_cleanup(struct db *);
+
+/*
+ * Runs sql with n text parameters (NULL values are SQL NULL). Returns the
+ * result (the caller PQclear()s it) or NULL with *status saying why; on
+ * success *status is DB_OK. status may be NULL.
+ */
+PGresult *db_exec(struct db *, const char *sql, int n, const char *const *values,
+                  enum db_status *status);
+/* Like db_exec for statements whose rows are not needed. */
+enum db_status db_run(struct db *, const char *sql, int n, const char *const *values);
+
+/* BEGIN / COMMIT / ROLLBACK; rollback is safe to call on a broken connection. */
+enum db_status db_begin(struct db *);
+enum db_status db_commit(struct db *);
+void db_rollback(struct db *);
+
+/* A cheap round trip: true when the database answers. */
+bool db_ping(struct db *);
+
+/* Value of row r, column c, or NULL when SQL NULL. */
+const char *db_value(const PGresult *, int r, int c);
+bool db_bool(const PGresult *, int r, int c);
+
+#endif

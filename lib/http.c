@@ -1,0 +1,376 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+static const char *env_in(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; env != NULL && *env != NULL; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static const char *or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+int http_req_init(struct http_req *req, char *const *envp)
+{
+	size_t n = 0;
+	const char *path, *len;
+	long cl;
+
+	memset(req, 0, sizeof *req);
+	buf_init(&req->body, HTTP_BODY_MAX);
+	req->content_length = -1;
+	while (envp != NULL && envp[n] != NULL)
+		n++;
+	req->env = calloc(n + 1, sizeof *req->env);
+	if (req->env == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if ((req->env[i] = strdup(envp[i])) == NULL)
+			goto fail;
+
+	req->method = or_empty(http_req_env(req, "REQUEST_METHOD"));
+	req->query = or_empty(http_req_env(req, "QUERY_STRING"));
+	req->content_type = or_empty(http_req_env(req, "CONTENT_TYPE"));
+	req->remote_addr = or_empty(http_req_env(req, "REMOTE_ADDR"));
+	req->request_id = or_empty(http_req_env(req, "REQUEST_ID"));
+
+	/* nginx's DOCUMENT_URI is decoded and normalised; other servers give the raw URI. */
+	path = http_req_env(req, "DOCUMENT_URI");
+	if (path == NULL) {
+		const char *uri = http_req_env(req, "REQUEST_URI");
+		if (uri != NULL) {
+			req->param_owned = strndup(uri, strcspn(uri, "?"));
+			path = req->param_owned;
+		}
+	}
+	if (path == NULL)
+		path = http_req_env(req, "PATH_INFO");
+	req->path = or_empty(path);
+
+	len = http_req_env(req, "CONTENT_LENGTH");
+	if (len != NULL && *len != '\0') {
+		/* An unparsable length is treated as too large: it is refused either way. */
+		if (util_parse_long(len, 0, 1L << 40, &cl) == 0)
+			req->content_length = cl;
+		else
+			req->content_length = 1L << 40;
+	}
+	return 0;
+fail:
+	req->method = req->path = req->query = req->content_type = "";
+	req->remote_addr = req->request_id = "";
+	return -1;
+}
+
+void http_req_cleanup(struct http_req *req)
+{
+	for (size_t i = 0; req->env != NULL && req->env[i] != NULL; i++) {
+		/* The environment carries Authorization and Cookie values. */
+		util_wipe(req->env[i], strlen(req->env[i]));
+		free(req->env[i]);
+	}
+	free(req->env);
+	free(req->param_owned);
+	buf_wipe_cleanup(&req->body);
+	memset(req, 0, sizeof *req);
+}
+
+const char *http_req_env(const struct http_req *req, const char *name)
+{
+	return env_in(req->env, name);
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+	char key[128] = "HTTP_";
+	size_t o = 5;
+
+	for (; *name != '\0' && o < sizeof key - 1; name++)
+		key[o++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+	key[o] = '\0';
+	return http_req_env(req, key);
+}
+
+char *http_req_cookie_dup(const struct http_req *req, const char *name)
+{
+	const char *p = http_req_header(req, "Cookie");
+	size_t n = strlen(name);
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ';')
+			p++;
+		size_t len = strcspn(p, ";");
+		if (len > n && strncmp(p, name, n) == 0 && p[n] == '=')
+			return strndup(p + n + 1, len - n - 1);
+		p += len;
+	}
+	return NULL;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes s[0..n) ('+' is a space); -1 on a bad escape or a NUL byte. */
+static int form_decode(const char *s, size_t n, char **out)
+{
+	char *d = malloc(n + 1);
+	size_t o = 0;
+
+	if (d == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				util_wipe(d, n + 1);
+				free(d);
+				return -1;
+			}
+			d[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (s[i] == '\0') {
+			util_wipe(d, n + 1);
+			free(d);
+			return -1;
+		} else {
+			d[o++] = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	d[o] = '\0';
+	*out = d;
+	return 0;
+}
+
+int http_form_get(const char *form, size_t len, const char *name, char **out)
+{
+	const char *p = form, *end = form + len;
+	size_t n = strlen(name);
+
+	*out = NULL;
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *field_end = amp != NULL ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(field_end - p));
+		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - p);
+
+		if (key_len == n && strncmp(p, name, n) == 0) {
+			const char *v = eq != NULL ? eq + 1 : field_end;
+			return form_decode(v, (size_t)(field_end - v), out) == 0 ? 1 : -1;
+		}
+		p = field_end + 1;
+	}
+	return 0;
+}
+
+int http_query_get(const struct http_req *req, const char *name, char **out)
+{
+	return http_form_get(req->query, strlen(req->query), name, out);
+}
+
+bool http_form_has_unknown(const char *form, size_t len, const char *const *allowed)
+{
+	const char *p = form, *end = form + len;
+	unsigned seen = 0;
+
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *field_end = amp != NULL ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(field_end - p));
+		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - p);
+		bool known = false;
+
+		for (unsigned i = 0; allowed[i] != NULL && i < 32; i++)
+			if (strlen(allowed[i]) == key_len && strncmp(p, allowed[i], key_len) == 0) {
+				if (seen & (1u << i))
+					return true;
+				seen |= 1u << i;
+				known = true;
+			}
+		if (!known && key_len > 0)
+			return true;
+		p = field_end + 1;
+	}
+	return false;
+}
+
+char *http_urlencode_new(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out = malloc(3 * n + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+bool http_req_is_content_type(const struct http_req *req, const char *type)
+{
+	size_t n = strlen(type);
+	const char *ct = req->content_type;
+
+	if (strncasecmp(ct, type, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+void http_resp_init(struct http_resp *resp)
+{
+	resp->status = 0;
+	buf_init(&resp->headers, 16 * 1024);
+	buf_init(&resp->body, 4 * 1024 * 1024);
+}
+
+void http_resp_cleanup(struct http_resp *resp)
+{
+	buf_wipe_cleanup(&resp->headers);
+	buf_wipe_cleanup(&resp->body);
+}
+
+static bool is_header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+int http_resp_header(struct http_resp *resp, const char *name, const char *value)
+{
+	if (!is_header_safe(name) || !is_header_safe(value) || strchr(name, ':') != NULL)
+		return -1;
+	return buf_printf(&resp->headers, "%s: %s\r\n", name, value);
+}
+
+int http_resp_json(struct http_resp *resp, int status, const cJSON *body)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	int rc = -1;
+
+	buf_reset(&resp->body);
+	if (text != NULL && buf_puts(&resp->body, text) == 0) {
+		resp->status = status;
+		rc = 0;
+	}
+	cJSON_free(text);
+	return rc;
+}
+
+int http_resp_error(struct http_resp *resp, int status, const char *code, const char *detail)
+{
+	cJSON *body = cJSON_CreateObject();
+	int rc = -1;
+
+	if (body != NULL && cJSON_AddStringToObject(body, "error", code) != NULL &&
+	    cJSON_AddStringToObject(body, "detail", detail) != NULL)
+		rc = http_resp_json(resp, status, body);
+	cJSON_Delete(body);
+	if (status == 401)
+		http_resp_header(resp, "WWW-Authenticate", "Bearer");
+	if (rc == -1)
+		resp->status = status;
+	return rc;
+}
+
+void http_resp_empty(struct http_resp *resp, int status)
+{
+	buf_reset(&resp->body);
+	resp->status = status;
+}
+
+int http_resp_redirect(struct http_resp *resp, const char *location)
+{
+	http_resp_empty(resp, 302);
+	return http_resp_header(resp, "Location", location);
+}
+
+int http_resp_cookie(struct http_resp *resp, const char *name, const char *value, long max_age,
+                     unsigned flags)
+{
+	char line[8192];
+	int n;
+
+	n = snprintf(line, sizeof line, "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%ld%s", name,
+	             value, max_age, (flags & HTTP_COOKIE_SECURE) ? "; Secure" : "");
+	if (n < 0 || (size_t)n >= sizeof line)
+		return -1;
+	n = http_resp_header(resp, "Set-Cookie", line);
+	util_wipe(line, sizeof line);
+	return n;
+}
+
+const char *http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+int http_resp_serialize(const struct http_resp *resp, struct buf *out)
+{
+	int rc = 0;
+
+	rc |= buf_printf(out, "Status: %d %s\r\n", resp->status, http_status_text(resp->status));
+	/* Every route here is auth-related: nothing may be cached anywhere. */
+	rc |= buf_puts(out, "Cache-Control: no-store\r\n");
+	if (resp->body.len > 0)
+		rc |= buf_puts(out, "Content-Type: application/json; charset=utf-8\r\n");
+	if (resp->headers.len > 0)
+		rc |= buf_append(out, resp->headers.data, resp->headers.len);
+	rc |= buf_puts(out, "\r\n");
+	if (resp->body.len > 0)
+		rc |= buf_append(out, resp->body.data, resp->body.len);
+	return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,93 @@
+/*
+ * http — the request as the web server hands it over (CGI/FastCGI
+ * environment + body), and the response, built in memory and sent once.
+ *
+ * A request owns copies of everything it points to; http_req_cleanup frees
+ * them, so nothing outlives one pass of the accept loop. Handlers read the
+ * request and fill the response; they never touch stdout or the environment.
+ */
+#ifndef FAROUT_HTTP_H
+#define FAROUT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+
+#define HTTP_BODY_MAX (64 * 1024)
+
+struct http_req {
+	char **env;         /* "NAME=value" copies, NULL-terminated */
+	const char *method; /* the strings below point into env; never NULL */
+	const char *path;   /* without the query string */
+	const char *query;
+	const char *content_type;
+	const char *remote_addr;
+	const char *request_id;
+	long content_length; /* -1 when the server sent none */
+	struct buf body;
+	const char *param; /* the {name} segment of the matched route, or NULL */
+	char *param_owned;
+};
+
+/* Copies envp. 0 on success, -1 when out of memory (the request is still safe to clean up). */
+int http_req_init(struct http_req *, char *const *envp);
+void http_req_cleanup(struct http_req *);
+
+/* An environment value such as "REMOTE_ADDR", or NULL. */
+const char *http_req_env(const struct http_req *, const char *name);
+/* A request header by its HTTP name ("Origin" → HTTP_ORIGIN), or NULL. */
+const char *http_req_header(const struct http_req *, const char *name);
+/* The named cookie's value, newly allocated, or NULL when absent. */
+char *http_req_cookie_dup(const struct http_req *, const char *name);
+
+/*
+ * Looks up name in an application/x-www-form-urlencoded string (a query
+ * string or a form body) and percent-decodes it into *out (caller frees,
+ * secrets with util_free_secret). Returns 1 when found, 0 when absent, -1
+ * when the encoding is malformed or the value holds a NUL byte.
+ */
+int http_form_get(const char *form, size_t len, const char *name, char **out);
+/* The same for the request's query string. */
+int http_query_get(const struct http_req *, const char *name, char **out);
+/* True when the form or query holds any field not in the NULL-terminated allowed list, or one twice. */
+bool http_form_has_unknown(const char *form, size_t len, const char *const *allowed);
+
+/* Percent-encodes s for a query string value; caller frees. */
+char *http_urlencode_new(const char *s);
+
+/* True when the Content-Type is this media type (parameters ignored, case-insensitive). */
+bool http_req_is_content_type(const struct http_req *, const char *type);
+
+struct http_resp {
+	int status; /* 0 until a handler answers */
+	struct buf headers;
+	struct buf body;
+};
+
+void http_resp_init(struct http_resp *);
+void http_resp_cleanup(struct http_resp *);
+/* Adds a header; refuses (-1) names or values with CR, LF or other controls. */
+int http_resp_header(struct http_resp *, const char *name, const char *value);
+/* Status + JSON body. */
+int http_resp_json(struct http_resp *, int status, const cJSON *body);
+/* The contract's error body {"error","detail"}; 401 also gets WWW-Authenticate. */
+int http_resp_error(struct http_resp *, int status, const char *code, const char *detail);
+/* Status with an empty body (204, or a redirect after http_resp_header Location). */
+void http_resp_empty(struct http_resp *, int status);
+int http_resp_redirect(struct http_resp *, const char *location);
+
+enum {
+	HTTP_COOKIE_SECURE = 1 << 0,
+};
+/* Set-Cookie: name=value; Path=/; HttpOnly; SameSite=Lax; Max-Age=max_age[; Secure]. */
+int http_resp_cookie(struct http_resp *, const char *name, const char *value, long max_age,
+                     unsigned flags);
+
+/* The CGI/FastCGI response text: Status line, headers, blank line, body. */
+int http_resp_serialize(const struct http_resp *, struct buf *out);
+const char *http_status_text(int status);
+
+#endif

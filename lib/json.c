@@ -1,0 +1,113 @@
+#include "json.h"
+
+#include <string.h>
+
+#include "util.h"
+
+/*
+ * A scan of the raw text for depth and \u0000 before cJSON sees it: cJSON's own
+ * limit is 1000 levels, and it silently cuts strings at an escaped NUL.
+ */
+static enum json_error prescan(const char *s, size_t len)
+{
+	int depth = 0;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			if (c == '\\' && i + 1 < len) {
+				if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+					return JSON_HAS_NUL;
+				i++;
+			} else if (c == '"') {
+				in_string = false;
+			}
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > JSON_MAX_DEPTH)
+				return JSON_TOO_DEEP;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == '\0') {
+			return JSON_MALFORMED;
+		}
+	}
+	return JSON_OK;
+}
+
+cJSON *json_parse(const char *text, size_t len, enum json_error *err)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	*err = JSON_MALFORMED;
+	if (text == NULL || len == 0)
+		return NULL;
+	if (!util_is_utf8(text, len)) {
+		*err = JSON_BAD_UTF8;
+		return NULL;
+	}
+	if ((*err = prescan(text, len)) != JSON_OK)
+		return NULL;
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (root == NULL) {
+		*err = JSON_MALFORMED;
+		return NULL;
+	}
+	/* cJSON stops after the first value; anything but whitespace after it is junk. */
+	for (; end != NULL && end < text + len; end++)
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+			cJSON_Delete(root);
+			*err = JSON_MALFORMED;
+			return NULL;
+		}
+	*err = JSON_OK;
+	return root;
+}
+
+const char *json_error_detail(enum json_error err)
+{
+	switch (err) {
+	case JSON_OK:
+		return "The body is valid JSON.";
+	case JSON_TOO_DEEP:
+		return "The JSON body is nested deeper than 32 levels.";
+	case JSON_BAD_UTF8:
+		return "The body is not valid UTF-8.";
+	case JSON_HAS_NUL:
+		return "Strings may not contain NUL characters.";
+	case JSON_MALFORMED:
+		break;
+	}
+	return "The body is not valid JSON.";
+}
+
+const char *json_string(const cJSON *obj, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+bool json_has_duplicate_keys(const cJSON *obj)
+{
+	for (const cJSON *a = obj ? obj->child : NULL; a != NULL; a = a->next)
+		for (const cJSON *b = a->next; b != NULL; b = b->next)
+			if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0)
+				return true;
+	return false;
+}
+
+char *json_print_new(const cJSON *item)
+{
+	return cJSON_PrintUnformatted(item);
+}
+
+cJSON *json_add_string_or_null(cJSON *obj, const char *key, const char *value)
+{
+	return value != NULL ? cJSON_AddStringToObject(obj, key, value)
+	                     : cJSON_AddNullToObject(obj, key);
+}

@@ -1,0 +1,41 @@
+/*
+ * json — thin helpers over cJSON for request bodies and responses.
+ *
+ * json_parse() is the one door for untrusted JSON: it checks length, UTF-8,
+ * nesting depth (32) and NUL escapes before handing the text to cJSON, so
+ * handlers only ever see well-formed trees. The caller owns the returned
+ * tree (cJSON_Delete). Getters borrow from the tree.
+ */
+#ifndef FAROUT_JSON_H
+#define FAROUT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#define JSON_MAX_DEPTH 32
+
+enum json_error {
+	JSON_OK,
+	JSON_MALFORMED,  /* not JSON, or trailing bytes */
+	JSON_TOO_DEEP,   /* nested deeper than JSON_MAX_DEPTH */
+	JSON_BAD_UTF8,   /* invalid UTF-8 in the text */
+	JSON_HAS_NUL,    /* a string holds \u0000, which C strings and PostgreSQL text cannot */
+};
+
+cJSON *json_parse(const char *text, size_t len, enum json_error *err);
+const char *json_error_detail(enum json_error err);
+
+/* The member's string value, or NULL when absent or not a string. */
+const char *json_string(const cJSON *obj, const char *key);
+/* True when an object holds the same key twice (cJSON keeps both). */
+bool json_has_duplicate_keys(const cJSON *obj);
+
+/* Printed compactly; the caller frees with cJSON_free. */
+char *json_print_new(const cJSON *item);
+
+/* Adds key: value, where value NULL becomes JSON null. Returns the new item or NULL. */
+cJSON *json_add_string_or_null(cJSON *obj, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,95 @@
+#include "password.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <crypt.h>
+
+#include "util.h"
+
+static bool is_usable(const char *password, size_t len)
+{
+	return password != NULL && len <= PASSWORD_MAX_BYTES && memchr(password, '\0', len) == NULL;
+}
+
+int password_hash_cost(const char *hash)
+{
+	long cost;
+	char digits[3];
+
+	if (hash == NULL || strlen(hash) != 60 || hash[0] != '$' || hash[1] != '2' ||
+	    (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') || hash[3] != '$' || hash[6] != '$')
+		return -1;
+	memcpy(digits, hash + 4, 2);
+	digits[2] = '\0';
+	if (util_parse_long(digits, 4, 31, &cost) == -1)
+		return -1;
+	return (int)cost;
+}
+
+/* crypt_rn into a heap crypt_data (it is ~32 KiB); the result is copied out. */
+static char *crypt_new(const char *password, const char *setting)
+{
+	struct crypt_data *data = calloc(1, sizeof *data);
+	char *out = NULL;
+	const char *h;
+
+	if (data == NULL)
+		return NULL;
+	h = crypt_rn(password, setting, data, (int)sizeof *data);
+	if (h != NULL && h[0] != '*')
+		out = strdup(h);
+	util_wipe(data, sizeof *data);
+	free(data);
+	return out;
+}
+
+char *password_hash_new(const char *password, size_t len, int cost)
+{
+	unsigned char salt[16];
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	char *hash = NULL;
+
+	if (!is_usable(password, len) || cost < 4 || cost > 31)
+		return NULL;
+	if (util_random_bytes(salt, sizeof salt) == 0 &&
+	    crypt_gensalt_rn("$2b$", (unsigned long)cost, (const char *)salt, (int)sizeof salt, setting,
+	                     (int)sizeof setting) != NULL)
+		hash = crypt_new(password, setting);
+	util_wipe(salt, sizeof salt);
+	return hash;
+}
+
+bool password_verify(const char *password, size_t len, const char *hash)
+{
+	char *again;
+	bool ok;
+
+	if (password_hash_cost(hash) < 0)
+		return false;
+	if (!is_usable(password, len)) {
+		/* Spend the same time as a real check before saying no. */
+		password_verify_dummy("x", 1, password_hash_cost(hash));
+		return false;
+	}
+	again = crypt_new(password, hash);
+	ok = again != NULL && util_ct_equal(again, strlen(again), hash, strlen(hash));
+	util_free_secret(again);
+	return ok;
+}
+
+bool password_verify_dummy(const char *password, size_t len, int cost)
+{
+	/* A valid hash of a random string: nothing can match it, and it costs a full check. */
+	char setting[64];
+	char *h;
+
+	(void)len;
+	if (cost < 4 || cost > 31)
+		cost = 12;
+	snprintf(setting, sizeof setting, "$2b$%02d$abcdefghijklmnopqrstuu", cost);
+	h = crypt_new(password != NULL && memchr(password, '\0', len) == NULL ? password : "x", setting);
+	util_free_secret(h);
+	return false;
+}

@@ -1,0 +1,26 @@
+/*
+ * password — bcrypt through the system's libcrypt (crypt_gensalt_rn/crypt_rn).
+ *
+ * New hashes are $2b$ at the configured cost; $2a$/$2b$/$2y$ hashes made by
+ * other bcrypt libraries verify. bcrypt reads 72 bytes at most, so a longer
+ * password never matches anything (no truncated match), and passwords are
+ * taken with their length so a NUL byte can never cut one short.
+ */
+#ifndef FAROUT_PASSWORD_H
+#define FAROUT_PASSWORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PASSWORD_MAX_BYTES 72
+
+/* A new $2b$ hash (caller frees), or NULL when the password is unusable (NUL, > 72 bytes) or on failure. */
+char *password_hash_new(const char *password, size_t len, int cost);
+/* Constant-time comparison of the recomputed hash; false for any unusable input. */
+bool password_verify(const char *password, size_t len, const char *hash);
+/* The same amount of work as a real check, for unknown users; always false. */
+bool password_verify_dummy(const char *password, size_t len, int cost);
+/* The cost of a bcrypt hash, or -1 when it is not one. */
+int password_hash_cost(const char *hash);
+
+#endif

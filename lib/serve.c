@@ -1,0 +1,540 @@
+#include "serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "log.h"
+#include "util.h"
+
+extern char **environ;
+
+#define MAX_WORKERS 256
+#define STOP_GRACE_SECONDS 30
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static bool path_matches(const char *pattern, const char *path, const char **param)
+{
+	const char *slash = strrchr(pattern, '/');
+	size_t prefix;
+
+	*param = NULL;
+	if (slash == NULL || slash[1] != '{')
+		return strcmp(pattern, path) == 0;
+	prefix = (size_t)(slash - pattern) + 1;
+	if (strncmp(pattern, path, prefix) != 0 || path[prefix] == '\0' ||
+	    strchr(path + prefix, '/') != NULL)
+		return false;
+	*param = path + prefix;
+	return true;
+}
+
+static void answer_health(struct app *app, struct http_resp *resp)
+{
+	bool auth_ok = db_ping(&app->auth_db), app_ok = db_ping(&app->app_db);
+	cJSON *body = cJSON_CreateObject();
+
+	if (auth_ok && app_ok) {
+		cJSON_AddStringToObject(body, "status", "ok");
+	} else {
+		cJSON_AddStringToObject(body, "error", "unavailable");
+		cJSON_AddStringToObject(body, "detail", "A database is unreachable.");
+		cJSON_AddStringToObject(body, "status", "down");
+	}
+	cJSON_AddStringToObject(body, "auth_db", auth_ok ? "ok" : "down");
+	cJSON_AddStringToObject(body, "app_db", app_ok ? "ok" : "down");
+	if (http_resp_json(resp, auth_ok && app_ok ? 200 : 503, body) == -1)
+		http_resp_error(resp, 500, "internal_error", "The response could not be built.");
+	cJSON_Delete(body);
+}
+
+static int read_body(struct http_req *req, size_t max, serve_body_reader reader, void *ctx)
+{
+	char chunk[8192];
+	int n;
+
+	req->body.max = max;
+	if (req->content_length >= 0 && (size_t)req->content_length > max)
+		return 413;
+	/* Without a length (CGI servers that stream), read to EOF, one byte past the cap at most. */
+	for (;;) {
+		size_t want = sizeof chunk;
+		if (req->content_length >= 0) {
+			size_t left = (size_t)req->content_length - req->body.len;
+			if (left == 0)
+				break;
+			if (left < want)
+				want = left;
+		}
+		n = reader(ctx, chunk, want);
+		if (n <= 0)
+			break;
+		if (buf_append(&req->body, chunk, (size_t)n) == -1) {
+			util_wipe(chunk, sizeof chunk);
+			return 413;
+		}
+	}
+	util_wipe(chunk, sizeof chunk);
+	if (req->content_length >= 0 && req->body.len != (size_t)req->content_length)
+		return 400;
+	return 0;
+}
+
+void serve_dispatch(const struct program *prog, struct app *app, struct http_req *req,
+                    struct http_resp *resp, serve_body_reader reader, void *ctx)
+{
+	const struct route *route = NULL;
+	char allow[128] = "";
+	const char *param = NULL;
+	bool path_known = false;
+	int rc;
+
+	if (strcmp(req->path, "/api/health") == 0) {
+		if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+			answer_health(app, resp);
+		else {
+			http_resp_error(resp, 405, "method_not_allowed", "This path accepts GET only.");
+			http_resp_header(resp, "Allow", "GET");
+		}
+		return;
+	}
+	for (size_t i = 0; i < prog->nroutes; i++) {
+		const struct route *r = &prog->routes[i];
+		const char *p;
+
+		if (!path_matches(r->pattern, req->path, &p))
+			continue;
+		path_known = true;
+		if (strstr(allow, r->method) == NULL) {
+			size_t used = strlen(allow);
+			snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
+		}
+		if (strcmp(r->method, req->method) == 0 && route == NULL) {
+			route = r;
+			param = p;
+		}
+	}
+	if (!path_known) {
+		http_resp_error(resp, 404, "not_found", "No such resource.");
+		return;
+	}
+	if (route == NULL) {
+		http_resp_error(resp, 405, "method_not_allowed", "This method is not allowed here.");
+		http_resp_header(resp, "Allow", allow);
+		return;
+	}
+	req->param = param;
+
+	if (route->flags & (ROUTE_BODY_JSON | ROUTE_BODY_FORM)) {
+		bool json_ok = (route->flags & ROUTE_BODY_JSON) &&
+		               http_req_is_content_type(req, "application/json");
+		bool form_ok = (route->flags & ROUTE_BODY_FORM) &&
+		               http_req_is_content_type(req, "application/x-www-form-urlencoded");
+		size_t max = route->body_max ? route->body_max : HTTP_BODY_MAX;
+
+		if (req->content_length >= 0 && (size_t)req->content_length > max) {
+			http_resp_error(resp, 413, "payload_too_large", "The request body is too large.");
+			return;
+		}
+		if (!json_ok && !form_ok) {
+			http_resp_error(resp, 415, "unsupported_media_type",
+			                (route->flags & ROUTE_BODY_FORM)
+			                        ? "Send application/json or application/x-www-form-urlencoded."
+			                        : "Send application/json.");
+			return;
+		}
+		rc = read_body(req, max, reader, ctx);
+		if (rc == 413) {
+			http_resp_error(resp, 413, "payload_too_large", "The request body is too large.");
+			return;
+		}
+		if (rc == 400) {
+			http_resp_error(resp, 400, "invalid_request", "The request body was cut short.");
+			return;
+		}
+	}
+	route->handler(app, req, resp);
+	if (resp->status == 0) {
+		log_error("%s %s: handler gave no answer", req->method, req->path);
+		http_resp_error(resp, 500, "internal_error", "The server could not answer.");
+	}
+}
+
+/* ---- one request, whatever the transport -------------------------------- */
+
+struct io {
+	FCGX_Request *fcgi; /* NULL in CGI mode */
+};
+
+static int io_read(void *ctx, char *dst, size_t n)
+{
+	struct io *io = ctx;
+
+	if (io->fcgi != NULL)
+		return FCGX_GetStr(dst, (int)n, io->fcgi->in);
+	return (int)fread(dst, 1, n, stdin);
+}
+
+static void serve_one(const struct program *prog, struct app *app, char **envp, struct io *io)
+{
+	struct http_req req;
+	struct http_resp resp;
+	struct buf out;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	http_resp_init(&resp);
+	buf_init(&out, 8 * 1024 * 1024);
+	if (http_req_init(&req, envp) == -1)
+		http_resp_error(&resp, 500, "internal_error", "Out of memory.");
+	else {
+		log_set_request(req.request_id);
+		serve_dispatch(prog, app, &req, &resp, io_read, io);
+	}
+	if (http_resp_serialize(&resp, &out) == 0) {
+		if (io->fcgi != NULL)
+			FCGX_PutStr(out.data, (int)out.len, io->fcgi->out);
+		else {
+			fwrite(out.data, 1, out.len, stdout);
+			fflush(stdout);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* The path only: query strings can carry OAuth codes and state. */
+	log_info("%s %s %d %.1fms", req.method ? req.method : "?", req.path ? req.path : "?",
+	         resp.status,
+	         (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	log_set_request(NULL);
+	buf_wipe_cleanup(&out);
+	http_resp_cleanup(&resp);
+	http_req_cleanup(&req);
+}
+
+/* ---- process set-up ----------------------------------------------------- */
+
+static int app_open(const struct program *prog, struct app *app, const struct config *cfg)
+{
+	memset(app, 0, sizeof *app);
+	app->cfg = cfg;
+	db_init(&app->auth_db, cfg->auth_database_url, "auth");
+	db_init(&app->app_db, cfg->database_url, "app");
+	if (prog->init != NULL && prog->init(app) == -1) {
+		log_error("could not initialise the worker");
+		return -1;
+	}
+	return 0;
+}
+
+static void app_close(const struct program *prog, struct app *app)
+{
+	if (prog->cleanup != NULL)
+		prog->cleanup(app);
+	db_cleanup(&app->auth_db);
+	db_cleanup(&app->app_db);
+}
+
+static void set_signal(int sig, void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: ppoll must see the signal */
+	sigaction(sig, &sa, NULL);
+}
+
+/*
+ * The accept loop of one FastCGI process. Stop signals are blocked except
+ * inside ppoll, so a request is never interrupted half way; the listening
+ * socket is non-blocking, so a worker that loses the race for a connection
+ * goes back to waiting instead of sleeping in accept() through a SIGTERM.
+ */
+static int fcgi_loop(const struct program *prog, const struct config *cfg, int listen_fd)
+{
+	struct app app;
+	FCGX_Request fcgi;
+	sigset_t stop_set, wait_mask;
+	int rc = 0;
+
+	if (app_open(prog, &app, cfg) == -1)
+		return 1;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_error("FastCGI initialisation failed");
+		app_close(prog, &app);
+		return 1;
+	}
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGTERM);
+	sigaddset(&stop_set, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_set, &wait_mask);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
+	set_signal(SIGTERM, on_stop);
+	set_signal(SIGINT, on_stop);
+	signal(SIGPIPE, SIG_IGN);
+
+	while (!stopping) {
+		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+		int n = ppoll(&p, 1, NULL, &wait_mask);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll on the listening socket failed: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		n = FCGX_Accept_r(&fcgi);
+		if (n < 0) {
+			if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR || n == -ECONNABORTED)
+				continue;
+			log_error("accept failed: %s", strerror(-n));
+			rc = 1;
+			break;
+		}
+		struct io io = {.fcgi = &fcgi};
+		serve_one(prog, &app, fcgi.envp, &io);
+		FCGX_Finish_r(&fcgi);
+	}
+	FCGX_Free(&fcgi, 1);
+	app_close(prog, &app);
+	return rc;
+}
+
+static int cgi_once(const struct program *prog, const struct config *cfg)
+{
+	struct app app;
+	struct io io = {.fcgi = NULL};
+
+	if (app_open(prog, &app, cfg) == -1)
+		return 1;
+	serve_one(prog, &app, environ, &io);
+	app_close(prog, &app);
+	return 0;
+}
+
+/* ---- --listen: the parent and its workers ------------------------------- */
+
+static int open_listener(const char *addr)
+{
+	const char *path = addr;
+	int fd;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		path = addr + 5;
+		if (path[0] != '/') {
+			log_error("--listen unix: needs an absolute path");
+			return -1;
+		}
+		/* A socket file left by a killed run would make bind() fail. */
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+	} else if (strchr(addr, ':') == NULL) {
+		log_error("--listen takes unix:/path.sock or HOST:PORT");
+		return -1;
+	}
+	fd = FCGX_OpenSocket(path, 128);
+	if (fd < 0) {
+		log_error("cannot listen on %s", addr);
+		return -1;
+	}
+	/* nginx's workers may run as another user; the socket's folder decides who gets in. */
+	if (path != addr)
+		chmod(path, 0666);
+	return fd;
+}
+
+static pid_t spawn_worker(const struct program *prog, const struct config *cfg, int listen_fd,
+                          const sigset_t *orig_mask)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* A worker must not outlive its parent (a SIGKILLed parent included). */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, orig_mask, NULL);
+	_exit(fcgi_loop(prog, cfg, listen_fd));
+}
+
+static void reap_and_replace(const struct program *prog, const struct config *cfg, int listen_fd,
+                             const sigset_t *orig_mask, pid_t *workers, int nworkers)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < nworkers; i++) {
+			if (workers[i] != pid)
+				continue;
+			workers[i] = -1;
+			if (stopping)
+				continue;
+			if (WIFSIGNALED(status))
+				log_warn("worker %ld killed by signal %d; starting another", (long)pid,
+				         WTERMSIG(status));
+			else
+				log_warn("worker %ld exited with %d; starting another", (long)pid,
+				         WEXITSTATUS(status));
+			/* A worker that dies at once would otherwise spin the parent. */
+			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+				sleep(1);
+			workers[i] = spawn_worker(prog, cfg, listen_fd, orig_mask);
+		}
+	}
+}
+
+static int run_listener(const struct program *prog, const struct config *cfg, const char *addr,
+                        int nworkers)
+{
+	pid_t workers[MAX_WORKERS];
+	sigset_t set, orig;
+	int listen_fd, sig, alive;
+	struct timespec grace = {.tv_sec = 1};
+	time_t deadline;
+
+	listen_fd = open_listener(addr);
+	if (listen_fd < 0)
+		return 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &orig);
+	/* SIGCHLD must not be ignored, or waitpid() would find nothing. */
+	signal(SIGCHLD, SIG_DFL);
+
+	for (int i = 0; i < nworkers; i++)
+		workers[i] = spawn_worker(prog, cfg, listen_fd, &orig);
+	log_info("listening on %s with %d workers", addr, nworkers);
+
+	while (!stopping) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGTERM || sig == SIGINT)
+			stopping = 1;
+		else if (sig == SIGCHLD)
+			reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers);
+	}
+
+	log_info("stopping: letting requests in flight finish");
+	for (int i = 0; i < nworkers; i++)
+		if (workers[i] > 0)
+			kill(workers[i], SIGTERM);
+	deadline = time(NULL) + STOP_GRACE_SECONDS;
+	for (;;) {
+		reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers);
+		alive = 0;
+		for (int i = 0; i < nworkers; i++)
+			alive += workers[i] > 0;
+		if (alive == 0)
+			break;
+		if (time(NULL) >= deadline) {
+			log_warn("%d workers still busy after %ds; killing them", alive, STOP_GRACE_SECONDS);
+			for (int i = 0; i < nworkers; i++)
+				if (workers[i] > 0)
+					kill(workers[i], SIGKILL);
+		}
+		sigtimedwait(&set, NULL, &grace);
+	}
+	if (strncmp(addr, "unix:", 5) == 0)
+		unlink(addr + 5);
+	close(listen_fd);
+	log_info("stopped");
+	return 0;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void usage(const char *name)
+{
+	fprintf(stderr,
+	        "usage: %s                          (CGI, or FastCGI on a socket inherited as fd 0)\n"
+	        "       %s --listen unix:/path.sock|HOST:PORT [--workers N]\n"
+	        "Configuration comes from the environment; see .env.example.\n",
+	        name, name);
+}
+
+int serve_main(const struct program *prog, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"workers", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct config cfg;
+	char err[512];
+	const char *listen_addr = NULL;
+	long workers = 2;
+	int c, rc;
+
+	log_init(prog->name);
+	while ((c = getopt_long(argc, argv, "l:w:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 'w':
+			if (util_parse_long(optarg, 1, MAX_WORKERS, &workers) == -1) {
+				fprintf(stderr, "%s: --workers must be a number from 1 to %d\n", prog->name,
+				        MAX_WORKERS);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(prog->name);
+			return 0;
+		default:
+			usage(prog->name);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(prog->name);
+		return 2;
+	}
+	if (config_load(&cfg, prog->config_needs, err, sizeof err) == -1) {
+		fprintf(stderr, "%s: %s\n", prog->name, err);
+		return 1;
+	}
+	if (listen_addr != NULL)
+		rc = run_listener(prog, &cfg, listen_addr, (int)workers);
+	else if (!FCGX_IsCGI())
+		rc = fcgi_loop(prog, &cfg, 0);
+	else
+		rc = cgi_once(prog, &cfg);
+	config_cleanup(&cfg);
+	return rc;
+}

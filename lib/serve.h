@@ -1,0 +1,68 @@
+/*
+ * serve — the three ways a program runs (API.md "Programs") and the request
+ * dispatcher they share.
+ *
+ *   CGI                 fd 0 is not a socket: one request from the environment.
+ *   inherited socket    fd 0 is a listening socket (spawn-fcgi, systemd).
+ *   --listen ADDR       our own FastCGI server: a parent keeping --workers N
+ *                       children; a dead worker is replaced; SIGTERM/SIGINT
+ *                       let requests in flight finish, then the parent exits 0.
+ *
+ * Configuration is read once, before any worker exists. Each worker keeps one
+ * lazy connection per database (struct app) for its whole life.
+ *
+ * The dispatcher answers what every route has in common: 404 for unknown
+ * paths, 405 with Allow, 413 over the body cap, 415 for a wrong content type,
+ * GET /api/health, and 500 when a handler leaves no answer.
+ */
+#ifndef FAROUT_SERVE_H
+#define FAROUT_SERVE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+
+struct app {
+	const struct config *cfg;
+	struct db auth_db; /* farout_auth */
+	struct db app_db;  /* farout */
+	void *program;     /* whatever a program's init() keeps per worker */
+};
+
+typedef void (*serve_handler)(struct app *, const struct http_req *, struct http_resp *);
+
+enum {
+	ROUTE_BODY_JSON = 1 << 0, /* the body is read; application/json accepted */
+	ROUTE_BODY_FORM = 1 << 1, /* the body is read; x-www-form-urlencoded accepted */
+};
+
+struct route {
+	const char *method;
+	/* An exact path, or one ending in a "{name}" segment: any one non-empty segment, in req->param. */
+	const char *pattern;
+	serve_handler handler;
+	unsigned flags;
+	size_t body_max; /* 0: HTTP_BODY_MAX (64 KiB) */
+};
+
+struct program {
+	const char *name;
+	const struct route *routes;
+	size_t nroutes;
+	unsigned config_needs; /* CONFIG_NEED_* */
+	/* Per process (per worker), after the fork; either may be NULL. */
+	int (*init)(struct app *);
+	void (*cleanup)(struct app *);
+};
+
+/* The whole main() of a program: parses argv, loads config, runs. Returns the exit status. */
+int serve_main(const struct program *, int argc, char **argv);
+
+/* Dispatches one parsed request (the body not read yet is read through read_body). Exposed for tests. */
+typedef int (*serve_body_reader)(void *ctx, char *dst, size_t n);
+void serve_dispatch(const struct program *, struct app *, struct http_req *, struct http_resp *,
+                    serve_body_reader read_body, void *ctx);
+
+#endif
