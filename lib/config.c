@@ -160,8 +160,15 @@ static int load_public_url(struct loader *l, struct config *cfg)
 
 static bool is_loopback_http(const char *v)
 {
-	return strncmp(v, "http://127.0.0.1", 16) == 0 || strncmp(v, "http://localhost", 16) == 0 ||
-	       strncmp(v, "http://[::1]", 12) == 0;
+	static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+
+	/* The host must end there: "http://localhost.evil.example" is not loopback. */
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(hosts); i++) {
+		size_t n = strlen(hosts[i]);
+		if (strncmp(v, hosts[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == '/'))
+			return true;
+	}
+	return false;
 }
 
 /* Discord is reached over https; plain http only to a loopback test server. */

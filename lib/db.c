@@ -26,16 +26,21 @@ static void drop(struct db *db)
 }
 
 /*
- * A server that shut down or restarted has already told us so on the socket.
- * Reading that before sending keeps a dead connection from costing a request.
+ * An idle connection has nothing to read unless the server is hanging up: a
+ * shutdown or restart sends "terminating connection" and then closes. We
+ * never LISTEN, so readable-while-idle means the connection is finished, and
+ * finding that out before sending keeps a dead connection from costing a
+ * request its answer.
  */
 static void notice_hangup(struct db *db)
 {
-	struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN};
+	struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN | POLLRDHUP};
 
-	if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+	if (p.fd < 0 || PQstatus(db->conn) != CONNECTION_OK) {
+		drop(db);
 		return;
-	if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK)
+	}
+	if (poll(&p, 1, 0) > 0 && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
 		drop(db);
 }
 

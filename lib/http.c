@@ -52,8 +52,8 @@ int http_req_init(struct http_req *req, char *const *envp)
 	if (path == NULL) {
 		const char *uri = http_req_env(req, "REQUEST_URI");
 		if (uri != NULL) {
-			req->param_owned = strndup(uri, strcspn(uri, "?"));
-			path = req->param_owned;
+			req->path_owned = strndup(uri, strcspn(uri, "?"));
+			path = req->path_owned;
 		}
 	}
 	if (path == NULL)
@@ -83,7 +83,7 @@ void http_req_cleanup(struct http_req *req)
 		free(req->env[i]);
 	}
 	free(req->env);
-	free(req->param_owned);
+	free(req->path_owned);
 	buf_wipe_cleanup(&req->body);
 	memset(req, 0, sizeof *req);
 }

@@ -29,7 +29,7 @@ struct http_req {
 	long content_length; /* -1 when the server sent none */
 	struct buf body;
 	const char *param; /* the {name} segment of the matched route, or NULL */
-	char *param_owned;
+	char *path_owned; /* the path when it had to be cut from REQUEST_URI */
 };
 
 /* Copies envp. 0 on success, -1 when out of memory (the request is still safe to clean up). */

@@ -5,8 +5,9 @@
 #include "util.h"
 
 /*
- * A scan of the raw text for depth and \u0000 before cJSON sees it: cJSON's own
- * limit is 1000 levels, and it silently cuts strings at an escaped NUL.
+ * A scan of the raw text for depth, \u0000 and raw control characters in
+ * strings before cJSON sees it: cJSON's own limit is 1000 levels, and it
+ * silently cuts strings at an escaped or raw NUL.
  */
 static enum json_error prescan(const char *s, size_t len)
 {
@@ -23,6 +24,10 @@ static enum json_error prescan(const char *s, size_t len)
 				i++;
 			} else if (c == '"') {
 				in_string = false;
+			} else if ((unsigned char)c < 0x20) {
+				/* JSON requires control characters in strings to be escaped;
+				 * cJSON takes them raw, and a raw NUL would cut the C string short. */
+				return JSON_MALFORMED;
 			}
 		} else if (c == '"') {
 			in_string = true;

@@ -34,8 +34,8 @@ static void emit(const char *level, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	/* libpq and others end their messages with a newline of their own. */
-	for (size_t n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
-		msg[n - 1] = '\0';
+	for (size_t k = strlen(msg); k > 0 && (msg[k - 1] == '\n' || msg[k - 1] == ' '); k--)
+		msg[k - 1] = '\0';
 	util_format_time(util_now(), when);
 	n = snprintf(line, sizeof line, "%s %s[%ld] %s%s%s ", when, program_name,
 	             (long)getpid(), level, request_id[0] ? " req=" : "", request_id);

@@ -28,18 +28,26 @@ int password_hash_cost(const char *hash)
 	return (int)cost;
 }
 
-/* crypt_rn into a heap crypt_data (it is ~32 KiB); the result is copied out. */
-static char *crypt_new(const char *password, const char *setting)
+/*
+ * crypt_rn into a heap crypt_data (it is ~32 KiB); the result is copied out.
+ * crypt reads a C string, so the len bytes (usable: at most 72, no NUL) are
+ * copied into a terminated buffer first: bytes past len must never count.
+ */
+static char *crypt_new(const char *password, size_t len, const char *setting)
 {
 	struct crypt_data *data = calloc(1, sizeof *data);
+	char key[PASSWORD_MAX_BYTES + 1];
 	char *out = NULL;
 	const char *h;
 
 	if (data == NULL)
 		return NULL;
-	h = crypt_rn(password, setting, data, (int)sizeof *data);
+	memcpy(key, password, len);
+	key[len] = '\0';
+	h = crypt_rn(key, setting, data, (int)sizeof *data);
 	if (h != NULL && h[0] != '*')
 		out = strdup(h);
+	util_wipe(key, sizeof key);
 	util_wipe(data, sizeof *data);
 	free(data);
 	return out;
@@ -56,7 +64,7 @@ char *password_hash_new(const char *password, size_t len, int cost)
 	if (util_random_bytes(salt, sizeof salt) == 0 &&
 	    crypt_gensalt_rn("$2b$", (unsigned long)cost, (const char *)salt, (int)sizeof salt, setting,
 	                     (int)sizeof setting) != NULL)
-		hash = crypt_new(password, setting);
+		hash = crypt_new(password, len, setting);
 	util_wipe(salt, sizeof salt);
 	return hash;
 }
@@ -73,7 +81,7 @@ bool password_verify(const char *password, size_t len, const char *hash)
 		password_verify_dummy("x", 1, password_hash_cost(hash));
 		return false;
 	}
-	again = crypt_new(password, hash);
+	again = crypt_new(password, len, hash);
 	ok = again != NULL && util_ct_equal(again, strlen(again), hash, strlen(hash));
 	util_free_secret(again);
 	return ok;
@@ -85,11 +93,13 @@ bool password_verify_dummy(const char *password, size_t len, int cost)
 	char setting[64];
 	char *h;
 
-	(void)len;
 	if (cost < 4 || cost > 31)
 		cost = 12;
 	snprintf(setting, sizeof setting, "$2b$%02d$abcdefghijklmnopqrstuu", cost);
-	h = crypt_new(password != NULL && memchr(password, '\0', len) == NULL ? password : "x", setting);
+	if (is_usable(password, len))
+		h = crypt_new(password, len, setting);
+	else
+		h = crypt_new("x", 1, setting);
 	util_free_secret(h);
 	return false;
 }
