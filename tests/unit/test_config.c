@@ -1,0 +1,358 @@
+/* config: every variable of API.md "Configuration" — defaults, each bad value
+ * named in the one error line, secrets never echoed and wiped from the
+ * environment, database URL rewriting, PUBLIC_URL and Discord rules. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define APP_URL "postgresql:///farout?host=/tmp/sock&port=5432&user=farout"
+#define AUTH_URL "postgresql:///farout_auth?host=/tmp/sock&port=5432&user=farout"
+#define SECRET32 "0123456789abcdef0123456789abcdef"
+
+static const char *const variables[] = {
+	"DATABASE_URL", "AUTH_DATABASE_URL", "JWT_SECRET", "JWT_SECRET_PREVIOUS", "JWT_ALGORITHM",
+	"JWT_EXPIRATION_DAYS", "JWT_ISSUER", "PUBLIC_URL", "DISCORD_CLIENT_ID",
+	"DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI", "DISCORD_API_BASE",
+	"DISCORD_AUTHORIZE_URL", "DISCORD_TIMEOUT_MS", "BCRYPT_COST", "LOGIN_MAX_FAILURES",
+	"LOGIN_WINDOW_SECONDS",
+};
+
+/* config_load wipes the secret it read from the environment: put it back before each load. */
+static void reset_secret(void)
+{
+	setenv("JWT_SECRET", SECRET32, 1);
+}
+
+/* Each test starts from a complete, valid environment and changes one thing. */
+static int valid_environment(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++)
+		unsetenv(variables[i]);
+	setenv("DATABASE_URL", APP_URL, 1);
+	setenv("AUTH_DATABASE_URL", AUTH_URL, 1);
+	reset_secret();
+	return 0;
+}
+
+static void assert_loads(struct config *cfg, unsigned needs)
+{
+	char err[256] = "";
+
+	if (config_load(cfg, needs, err, sizeof err) != 0)
+		fail_msg("config_load refused a valid environment: %s", err);
+}
+
+/* Refused, with one line that names the variable and does not echo the value. */
+static void assert_refused(unsigned needs, const char *variable, const char *secret)
+{
+	struct config cfg;
+	char err[256] = "";
+
+	assert_int_equal(config_load(&cfg, needs, err, sizeof err), -1);
+	if (strstr(err, variable) == NULL)
+		fail_msg("the error does not name %s: %s", variable, err);
+	assert_null(strchr(err, '\n'));
+	if (secret != NULL && *secret != '\0')
+		assert_null(strstr(err, secret));
+}
+
+static void refused_with(const char *variable, const char *value)
+{
+	reset_secret();
+	setenv(variable, value, 1);
+	assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, variable, NULL);
+	valid_environment(NULL);
+}
+
+static void test_defaults(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_string_equal(cfg.database_url, APP_URL);
+	assert_string_equal(cfg.auth_database_url, AUTH_URL);
+	assert_int_equal(cfg.jwt_secret_len, 32);
+	assert_memory_equal(cfg.jwt_secret, SECRET32, 32);
+	assert_null(cfg.jwt_secret_previous);
+	assert_int_equal(cfg.jwt_algorithm, CONFIG_HS256);
+	assert_string_equal(cfg.jwt_algorithm_name, "HS256");
+	assert_int_equal(cfg.jwt_expiration_days, 7);
+	assert_int_equal(config_token_lifetime(&cfg), 7 * 86400);
+	assert_string_equal(cfg.jwt_issuer, "farout");
+	assert_string_equal(cfg.public_url, "http://localhost:8080");
+	assert_string_equal(cfg.public_origin, "http://localhost:8080");
+	assert_false(cfg.public_https);
+	assert_false(cfg.discord_configured);
+	assert_string_equal(cfg.discord_redirect_uri,
+	                    "http://localhost:8080/api/auth/discord/callback");
+	assert_string_equal(cfg.discord_api_base, "https://discord.com/api");
+	assert_string_equal(cfg.discord_authorize_url, "https://discord.com/oauth2/authorize");
+	assert_int_equal(cfg.discord_timeout_ms, 10000);
+	assert_int_equal(cfg.bcrypt_cost, 12);
+	assert_int_equal(cfg.login_max_failures, 5);
+	assert_int_equal(cfg.login_window_seconds, 900);
+	config_cleanup(&cfg);
+}
+
+static void test_every_value_set(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	setenv("JWT_SECRET_PREVIOUS", "previous-secret-previous-secret-!", 1);
+	setenv("JWT_ALGORITHM", "HS512", 1);
+	setenv("JWT_EXPIRATION_DAYS", "30", 1);
+	setenv("JWT_ISSUER", "farout-test", 1);
+	setenv("PUBLIC_URL", "https://farout.example", 1);
+	setenv("DISCORD_CLIENT_ID", "123456789012345678", 1);
+	setenv("DISCORD_CLIENT_SECRET", "discord-client-secret", 1);
+	setenv("DISCORD_REDIRECT_URI", "https://farout.example/custom/callback", 1);
+	setenv("DISCORD_API_BASE", "http://127.0.0.1:9999/api/", 1);
+	setenv("DISCORD_AUTHORIZE_URL", "http://localhost:9999/oauth2/authorize", 1);
+	setenv("DISCORD_TIMEOUT_MS", "2500", 1);
+	setenv("BCRYPT_COST", "4", 1);
+	setenv("LOGIN_MAX_FAILURES", "3", 1);
+	setenv("LOGIN_WINDOW_SECONDS", "60", 1);
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_int_equal(cfg.jwt_secret_previous_len, 33);
+	assert_int_equal(cfg.jwt_algorithm, CONFIG_HS512);
+	assert_string_equal(cfg.jwt_algorithm_name, "HS512");
+	assert_int_equal(config_token_lifetime(&cfg), 30 * 86400);
+	assert_string_equal(cfg.jwt_issuer, "farout-test");
+	assert_true(cfg.public_https);
+	assert_true(cfg.discord_configured);
+	assert_string_equal(cfg.discord_client_id, "123456789012345678");
+	assert_string_equal(cfg.discord_client_secret, "discord-client-secret");
+	assert_string_equal(cfg.discord_redirect_uri, "https://farout.example/custom/callback");
+	assert_string_equal(cfg.discord_api_base, "http://127.0.0.1:9999/api"); /* no trailing / */
+	assert_string_equal(cfg.discord_authorize_url, "http://localhost:9999/oauth2/authorize");
+	assert_int_equal(cfg.discord_timeout_ms, 2500);
+	assert_int_equal(cfg.bcrypt_cost, 4);
+	assert_int_equal(cfg.login_max_failures, 3);
+	assert_int_equal(cfg.login_window_seconds, 60);
+	config_cleanup(&cfg);
+}
+
+static void test_bad_numbers_name_their_variable(void **state)
+{
+	(void)state;
+	refused_with("BCRYPT_COST", "3");
+	refused_with("BCRYPT_COST", "32");
+	refused_with("BCRYPT_COST", "twelve");
+	refused_with("BCRYPT_COST", "12 ");
+	refused_with("BCRYPT_COST", "+12");
+	refused_with("BCRYPT_COST", "0x0c");
+	refused_with("LOGIN_MAX_FAILURES", "0");
+	refused_with("LOGIN_MAX_FAILURES", "-5");
+	refused_with("LOGIN_WINDOW_SECONDS", "0");
+	refused_with("LOGIN_WINDOW_SECONDS", "99999999999999999999");
+	refused_with("JWT_EXPIRATION_DAYS", "0");
+	refused_with("JWT_EXPIRATION_DAYS", "7d");
+	refused_with("DISCORD_TIMEOUT_MS", "50");
+	refused_with("DISCORD_TIMEOUT_MS", "1.5");
+}
+
+static void test_bad_values_name_their_variable(void **state)
+{
+	(void)state;
+	refused_with("JWT_ALGORITHM", "none");
+	refused_with("JWT_ALGORITHM", "RS256");
+	refused_with("JWT_ALGORITHM", "hs256");
+	refused_with("JWT_ISSUER", "far\"out");
+	refused_with("JWT_ISSUER", "far\nout");
+	refused_with("DATABASE_URL", "mysql://farout@db/farout");
+	refused_with("DATABASE_URL", "farout");
+	refused_with("AUTH_DATABASE_URL", "postgresqlx://x/y");
+	refused_with("AUTH_DATABASE_URL", "postgresql://host/db?nosuchoption=1");
+	refused_with("DISCORD_API_BASE", "http://discord.example/api");
+	refused_with("DISCORD_API_BASE", "ftp://discord.com/api");
+	/* Plain http only to loopback, and a loopback-looking prefix is not loopback. */
+	refused_with("DISCORD_API_BASE", "http://localhost.evil.example/api");
+	refused_with("DISCORD_API_BASE", "http://127.0.0.1.evil.example/api");
+	refused_with("DISCORD_API_BASE", "http://localhost@evil.example/api");
+	refused_with("DISCORD_API_BASE", "http://[::1].evil.example/api");
+	refused_with("DISCORD_AUTHORIZE_URL", "http://evil.example/authorize");
+	refused_with("DISCORD_REDIRECT_URI", "javascript:alert(1)");
+	refused_with("DISCORD_REDIRECT_URI", "https://farout.example/a b");
+}
+
+static void test_database_urls_required(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	unsetenv("AUTH_DATABASE_URL");
+	assert_refused(CONFIG_NEED_DB, "AUTH_DATABASE_URL", NULL);
+	setenv("AUTH_DATABASE_URL", "", 1); /* empty counts as unset */
+	assert_refused(CONFIG_NEED_DB, "AUTH_DATABASE_URL", NULL);
+	unsetenv("DATABASE_URL");
+	setenv("AUTH_DATABASE_URL", AUTH_URL, 1);
+	assert_refused(CONFIG_NEED_DB, "DATABASE_URL", NULL);
+	/* A program that needs no database starts without them. */
+	reset_secret();
+	assert_loads(&cfg, CONFIG_NEED_JWT);
+	assert_null(cfg.database_url);
+	config_cleanup(&cfg);
+}
+
+static void test_asyncpg_url_rewritten(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	setenv("DATABASE_URL", "postgresql+asyncpg://farout:pw@db:5432/farout", 1);
+	setenv("AUTH_DATABASE_URL", "postgres://farout:pw@db:5432/farout_auth", 1);
+	assert_loads(&cfg, CONFIG_NEED_DB);
+	assert_string_equal(cfg.database_url, "postgresql://farout:pw@db:5432/farout");
+	assert_string_equal(cfg.auth_database_url, "postgresql://farout:pw@db:5432/farout_auth");
+	config_cleanup(&cfg);
+}
+
+static void test_database_url_error_hides_password(void **state)
+{
+	(void)state;
+	setenv("DATABASE_URL", "mysql://farout:hunter2secret@db/farout", 1);
+	assert_refused(CONFIG_NEED_DB, "DATABASE_URL", "hunter2secret");
+}
+
+static void test_secret_length(void **state)
+{
+	struct config cfg;
+	static const char short31[] = "0123456789abcdef0123456789abcde";
+
+	(void)state;
+	setenv("JWT_SECRET", short31, 1);
+	assert_refused(CONFIG_NEED_JWT, "JWT_SECRET", short31);
+	setenv("JWT_SECRET", SECRET32, 1);
+	assert_loads(&cfg, CONFIG_NEED_JWT);
+	assert_int_equal(cfg.jwt_secret_len, 32);
+	config_cleanup(&cfg);
+	reset_secret();
+	setenv("JWT_SECRET_PREVIOUS", short31, 1);
+	assert_refused(CONFIG_NEED_JWT, "JWT_SECRET_PREVIOUS", short31);
+}
+
+static void test_placeholder_secret_refused(void **state)
+{
+	(void)state;
+	setenv("JWT_SECRET", CONFIG_SECRET_PLACEHOLDER, 1);
+	assert_true(strlen(CONFIG_SECRET_PLACEHOLDER) >= 32); /* refused for what it is, not its length */
+	assert_refused(CONFIG_NEED_JWT, "JWT_SECRET", CONFIG_SECRET_PLACEHOLDER);
+}
+
+static void test_secret_required_only_when_needed(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	unsetenv("JWT_SECRET");
+	assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, "JWT_SECRET", NULL);
+	assert_loads(&cfg, CONFIG_NEED_DB); /* farout-admin */
+	assert_null(cfg.jwt_secret);
+	config_cleanup(&cfg);
+}
+
+/* Nothing secret stays readable in /proc/PID/environ or reaches a child. */
+static void test_secrets_wiped_from_environment(void **state)
+{
+	struct config cfg;
+	const char *v;
+
+	(void)state;
+	setenv("JWT_SECRET_PREVIOUS", "previous-secret-previous-secret-!", 1);
+	setenv("DISCORD_CLIENT_ID", "1234", 1);
+	setenv("DISCORD_CLIENT_SECRET", "discord-client-secret", 1);
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_memory_equal(cfg.jwt_secret, SECRET32, 32); /* the copy survives */
+	v = getenv("JWT_SECRET");
+	assert_true(v == NULL || strstr(v, SECRET32) == NULL);
+	v = getenv("JWT_SECRET_PREVIOUS");
+	assert_true(v == NULL || strstr(v, "previous-secret") == NULL);
+	v = getenv("DISCORD_CLIENT_SECRET");
+	assert_true(v == NULL || strstr(v, "discord-client-secret") == NULL);
+	config_cleanup(&cfg);
+}
+
+static void test_discord_pairs(void **state)
+{
+	(void)state;
+	setenv("DISCORD_CLIENT_ID", "123456789012345678", 1);
+	assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, "DISCORD_CLIENT_SECRET", NULL);
+	reset_secret();
+	unsetenv("DISCORD_CLIENT_ID");
+	setenv("DISCORD_CLIENT_SECRET", "discord-client-secret", 1);
+	assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, "DISCORD_CLIENT_ID", "discord-client-secret");
+	reset_secret();
+	setenv("DISCORD_CLIENT_ID", "my-app", 1);
+	setenv("DISCORD_CLIENT_SECRET", "discord-client-secret", 1);
+	assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, "DISCORD_CLIENT_ID", "discord-client-secret");
+}
+
+static void test_redirect_uri_from_public_url(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	setenv("PUBLIC_URL", "https://farout.example/", 1);
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_string_equal(cfg.public_url, "https://farout.example"); /* trailing / dropped */
+	assert_string_equal(cfg.public_origin, "https://farout.example");
+	assert_true(cfg.public_https);
+	assert_string_equal(cfg.discord_redirect_uri,
+	                    "https://farout.example/api/auth/discord/callback");
+	config_cleanup(&cfg);
+
+	reset_secret();
+	setenv("PUBLIC_URL", "http://127.0.0.1:8080", 1);
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_false(cfg.public_https);
+	assert_string_equal(cfg.discord_redirect_uri, "http://127.0.0.1:8080/api/auth/discord/callback");
+	config_cleanup(&cfg);
+}
+
+static void test_public_url_shape(void **state)
+{
+	(void)state;
+	refused_with("PUBLIC_URL", "https://farout.example/app");
+	refused_with("PUBLIC_URL", "https://farout.example/app/");
+	refused_with("PUBLIC_URL", "https://farout.example//");
+	refused_with("PUBLIC_URL", "https://farout.example?x=1");
+	refused_with("PUBLIC_URL", "https://farout.example#top");
+	refused_with("PUBLIC_URL", "https://user@farout.example");
+	refused_with("PUBLIC_URL", "https://");
+	refused_with("PUBLIC_URL", "https:///path");
+	refused_with("PUBLIC_URL", "ftp://farout.example");
+	refused_with("PUBLIC_URL", "farout.example");
+	refused_with("PUBLIC_URL", "https://farout example");
+	refused_with("PUBLIC_URL", "https://farout.example\r\nX: y");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_defaults, valid_environment),
+		cmocka_unit_test_setup(test_every_value_set, valid_environment),
+		cmocka_unit_test_setup(test_bad_numbers_name_their_variable, valid_environment),
+		cmocka_unit_test_setup(test_bad_values_name_their_variable, valid_environment),
+		cmocka_unit_test_setup(test_database_urls_required, valid_environment),
+		cmocka_unit_test_setup(test_asyncpg_url_rewritten, valid_environment),
+		cmocka_unit_test_setup(test_database_url_error_hides_password, valid_environment),
+		cmocka_unit_test_setup(test_secret_length, valid_environment),
+		cmocka_unit_test_setup(test_placeholder_secret_refused, valid_environment),
+		cmocka_unit_test_setup(test_secret_required_only_when_needed, valid_environment),
+		cmocka_unit_test_setup(test_secrets_wiped_from_environment, valid_environment),
+		cmocka_unit_test_setup(test_discord_pairs, valid_environment),
+		cmocka_unit_test_setup(test_redirect_uri_from_public_url, valid_environment),
+		cmocka_unit_test_setup(test_public_url_shape, valid_environment),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,231 @@
+/* password: bcrypt through libcrypt — new $2b$ hashes, hashes made by other
+ * libraries ($2a$/$2b$/$2y$ known vectors), the 72-byte limit without a
+ * truncated match, NUL bytes, and cost parsing. Cost 4 keeps the suite fast. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "password.h"
+
+#define FAST 4
+
+static bool verify_str(const char *pw, const char *hash)
+{
+	return password_verify(pw, strlen(pw), hash);
+}
+
+static void test_hash_and_verify(void **state)
+{
+	const char *pw = "correct horse battery staple";
+	char *h = password_hash_new(pw, strlen(pw), FAST);
+	char *again = password_hash_new(pw, strlen(pw), FAST);
+
+	(void)state;
+	assert_non_null(h);
+	assert_non_null(again);
+	assert_int_equal(strlen(h), 60);
+	assert_true(strncmp(h, "$2b$04$", 7) == 0);
+	assert_string_not_equal(h, again); /* a fresh salt each time */
+	assert_true(verify_str(pw, h));
+	assert_true(verify_str(pw, again));
+	assert_int_equal(password_hash_cost(h), FAST);
+	free(h);
+	free(again);
+}
+
+static void test_wrong_password(void **state)
+{
+	const char *pw = "correct horse battery staple";
+	char *h = password_hash_new(pw, strlen(pw), FAST);
+
+	(void)state;
+	assert_non_null(h);
+	assert_false(verify_str("correct horse battery stapl", h));
+	assert_false(verify_str("correct horse battery staple ", h));
+	assert_false(verify_str("Correct horse battery staple", h));
+	assert_false(verify_str("", h));
+	free(h);
+}
+
+/* bcrypt reads 72 bytes: 72 must work, and 73 must never match anything, not
+ * even the hash of its own 72-byte prefix (no silent truncation). */
+static void test_72_byte_boundary(void **state)
+{
+	char pw[80];
+	char *h72;
+
+	(void)state;
+	memset(pw, 'p', sizeof pw);
+	h72 = password_hash_new(pw, 72, FAST);
+	assert_non_null(h72);
+	assert_true(password_verify(pw, 72, h72));
+	assert_false(password_verify(pw, 73, h72));
+	assert_false(password_verify(pw, 80, h72));
+	assert_false(password_verify(pw, 71, h72));
+	assert_null(password_hash_new(pw, 73, FAST));
+	assert_null(password_hash_new(pw, 80, FAST));
+	free(h72);
+}
+
+/* The length is what counts: a NUL never shortens a password into a match. */
+static void test_nul_inside(void **state)
+{
+	char *h = password_hash_new("abc", 3, FAST);
+
+	(void)state;
+	assert_non_null(h);
+	assert_true(password_verify("abc", 3, h));
+	assert_false(password_verify("abc\0def", 7, h));
+	assert_false(password_verify("abc\0", 4, h));
+	assert_null(password_hash_new("abc\0def", 7, FAST));
+	assert_null(password_hash_new("\0", 1, FAST));
+	free(h);
+}
+
+/* Only the first len bytes are the password, whatever follows them in memory. */
+static void test_bytes_past_len_never_count(void **state)
+{
+	char *h = password_hash_new("abcdef", 3, FAST);
+
+	(void)state;
+	assert_non_null(h);
+	assert_true(password_verify("abc", 3, h));
+	assert_true(password_verify("abcxyz", 3, h));
+	assert_false(password_verify("abcdef", 6, h));
+	free(h);
+	h = password_hash_new("abcdef", 6, FAST);
+	assert_non_null(h);
+	assert_false(password_verify("abcdef", 3, h));
+	free(h);
+}
+
+struct vector {
+	const char *password;
+	const char *hash;
+};
+
+/*
+ * Hashes made by other implementations: the OpenBSD / jBCrypt / py-bcrypt
+ * test vectors ($2a$), Openwall's crypt_blowfish 8-bit vectors, PHP's
+ * documented password_verify example ($2y$), and python-bcrypt ($2b$).
+ */
+static const struct vector vectors[] = {
+	{"", "$2a$06$DCq7YPn5Rq63x1Lad4cll.TV4S6ytwfsfvkgY8jIucDrjc8deX1s."},
+	{"a", "$2a$06$m0CrhHm10qJ3lXRY.5zDGO3rS2KdeeWLuGmsfGlMfOxih58VYVfxe"},
+	{"abc", "$2a$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0i"},
+	{"abcdefghijklmnopqrstuvwxyz", "$2a$06$.rCVZVOThsIa97pEDOxvGuRRgzG64bvtJ0938xuqzv18d3ZpQhstC"},
+	{"~!@#$%^&*()      ~!@#$%^&*()PNBFRD",
+	 "$2a$06$fPIsBO8qRqkjj273rfaOI.HtSV9jLDpTbZn782DC6/t7qT67P6FfO"},
+	{"U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
+	{"U*U*", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"},
+	{"U*U*U", "$2a$05$XXXXXXXXXXXXXXXXXXXXXOAcXxm9kjPGEMsLznoKqmqw7tc8WCx4a"},
+	{"\xa3", "$2a$05$/OK.fbVrR/bpIqNJ5ianF.Sa7shbm4.OzKpvFnX1pQLmQW96oUlCq"},
+	{"\xa3", "$2y$05$/OK.fbVrR/bpIqNJ5ianF.Sa7shbm4.OzKpvFnX1pQLmQW96oUlCq"},
+	{"\xff\xa3" "345", "$2a$05$/OK.fbVrR/bpIqNJ5ianF.nRht2l/HRhr6zmCp9vYUvvsqynflf9e"},
+	{"\xa3" "ab", "$2a$05$/OK.fbVrR/bpIqNJ5ianF.6IflQkJytoRVc1yuaNtHfiuq.FRlSIS"},
+	{"rasmuslerdorf", "$2y$07$BCryptRequires22Chrcte/VlQH0piJtjXl.0t1XkA8pw9dMXTpOq"},
+	{"correct horse battery staple", "$2b$04$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"},
+};
+
+static void test_known_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+		const char *pw = vectors[i].password;
+		char wrong[128];
+
+		if (!verify_str(pw, vectors[i].hash))
+			fail_msg("vector %zu (%s) does not verify", i, vectors[i].hash);
+		snprintf(wrong, sizeof wrong, "%sx", pw);
+		assert_false(verify_str(wrong, vectors[i].hash));
+	}
+}
+
+/* The classic vector whose password runs past 72 bytes: other libraries match
+ * it by truncation; here only its 72-byte prefix does. */
+static void test_vector_longer_than_72_never_matches(void **state)
+{
+	static const char pw[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	                         "chars after 72 are ignored";
+	static const char hash[] = "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui";
+
+	(void)state;
+	assert_true(password_verify(pw, 72, hash));
+	assert_false(password_verify(pw, sizeof pw - 1, hash));
+	assert_false(password_verify(pw, 73, hash));
+}
+
+static void test_unusable_hashes(void **state)
+{
+	(void)state;
+	assert_false(verify_str("x", NULL));
+	assert_false(verify_str("x", ""));
+	assert_false(verify_str("x", "*0"));
+	assert_false(verify_str("x", "plaintext"));
+	assert_false(verify_str("", ""));
+	/* $2x$ marks hashes from the buggy pre-2011 8-bit handling: not accepted. */
+	assert_false(verify_str("\xa3", "$2x$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e"));
+	/* A truncated hash. */
+	assert_false(verify_str("abc", "$2a$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0"));
+	assert_false(password_verify(NULL, 0, "$2a$06$If6bvum7DFjUnE9p2uDeDu0YHzrHM6tf.iqN8.yx.jNN1ILEf7h0i"));
+}
+
+static void test_cost_parsing(void **state)
+{
+	(void)state;
+	assert_int_equal(password_hash_cost("$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"), 5);
+	assert_int_equal(password_hash_cost("$2b$12$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), 12);
+	assert_int_equal(password_hash_cost("$2y$31$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), 31);
+	assert_int_equal(password_hash_cost("$2b$04$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), 4);
+	assert_int_equal(password_hash_cost("$2b$03$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), -1);
+	assert_int_equal(password_hash_cost("$2b$32$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), -1);
+	assert_int_equal(password_hash_cost("$2b$1x$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), -1);
+	assert_int_equal(password_hash_cost("$2b$-1$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), -1);
+	assert_int_equal(password_hash_cost("$2x$05$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CG"), -1);
+	assert_int_equal(password_hash_cost("$2$05$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CGx"), -1);
+	assert_int_equal(password_hash_cost("$2b$05abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6CGx"), -1);
+	assert_int_equal(password_hash_cost("$2b$05$abcdefghijklmnopqrstuu7EJV7kdjBBQxyb0HjTh9KS7.Lah/6C"), -1);
+	assert_int_equal(password_hash_cost("$6$salt$hash"), -1);
+	assert_int_equal(password_hash_cost(""), -1);
+	assert_int_equal(password_hash_cost(NULL), -1);
+}
+
+static void test_cost_range_for_new_hashes(void **state)
+{
+	(void)state;
+	assert_null(password_hash_new("long enough", 11, 3));
+	assert_null(password_hash_new("long enough", 11, 32));
+	assert_null(password_hash_new(NULL, 0, FAST));
+}
+
+static void test_dummy_never_matches(void **state)
+{
+	(void)state;
+	assert_false(password_verify_dummy("Admin123!", 9, FAST));
+	assert_false(password_verify_dummy("", 0, FAST));
+	assert_false(password_verify_dummy("a\0b", 3, FAST));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hash_and_verify),
+		cmocka_unit_test(test_wrong_password),
+		cmocka_unit_test(test_72_byte_boundary),
+		cmocka_unit_test(test_nul_inside),
+		cmocka_unit_test(test_bytes_past_len_never_count),
+		cmocka_unit_test(test_known_vectors),
+		cmocka_unit_test(test_vector_longer_than_72_never_matches),
+		cmocka_unit_test(test_unusable_hashes),
+		cmocka_unit_test(test_cost_parsing),
+		cmocka_unit_test(test_cost_range_for_new_hashes),
+		cmocka_unit_test(test_dummy_never_matches),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
