@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# `make run`: the whole service on this machine, in the foreground.
+#
+# Reads .env (variables already in the environment win), starts a private
+# PostgreSQL under var/pg unless DATABASE_URL and AUTH_DATABASE_URL are both
+# given, migrates, starts the four programs on unix sockets in var/run and
+# nginx on 127.0.0.1:${FAROUT_PORT:-8080}. Without DISCORD_CLIENT_ID (and
+# unless FAROUT_FAKE_DISCORD=0) a fake Discord stands in, for development
+# only. Ctrl-C or SIGTERM stops everything it started; so does any program
+# that dies.
+#
+# Binaries: $FAROUT_BIN_DIR/cgi-bin/NAME and $FAROUT_BIN_DIR/db/farout-admin
+# (default: the repository).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$repo"
+
+programs=(login me oauth-callback members)
+var=$repo/var
+run_dir=$var/run
+log_dir=$var/log
+nginx_dir=$var/nginx
+pg_dir=$var/pg
+
+say() { printf 'run: %s\n' "$*"; }
+die() {
+	printf 'run: %s\n' "$*" >&2
+	exit 1
+}
+
+# --- .env --------------------------------------------------------------------
+
+# Parsed, not sourced: a value is taken literally (one pair of surrounding
+# quotes removed), nothing in the file runs, and the environment wins.
+load_env_file() {
+	local line key val n=0
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		line=${line%$'\r'}
+		[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+		if ! [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=(.*)$ ]]; then
+			say "warning: $1:$n is not NAME=value; ignored"
+			continue
+		fi
+		key=${BASH_REMATCH[2]}
+		val=${BASH_REMATCH[3]}
+		val=${val#"${val%%[![:space:]]*}"}
+		val=${val%"${val##*[![:space:]]}"}
+		if [[ $val =~ ^\"(.*)\"$ || $val =~ ^\'(.*)\'$ ]]; then
+			val=${BASH_REMATCH[1]}
+		fi
+		# An empty value in .env means "not set", as in .env.example.
+		if [ -z "${!key+set}" ] && [ -n "$val" ]; then
+			export "$key=$val"
+		fi
+	done <"$1"
+}
+
+if [ -f .env ]; then
+	load_env_file .env
+	say "read .env (the environment wins over it)"
+fi
+
+bin_dir=$(cd "${FAROUT_BIN_DIR:-$repo}" && pwd -P) || die "FAROUT_BIN_DIR: no such folder"
+port=${FAROUT_PORT:-8080}
+admin_bin=$bin_dir/db/farout-admin
+for name in "${programs[@]}"; do
+	[ -x "$bin_dir/cgi-bin/$name" ] || die "missing $bin_dir/cgi-bin/$name (run make)"
+done
+[ -x "$admin_bin" ] || die "missing $admin_bin (run make)"
+
+# --- what runs, and how it stops ----------------------------------------------
+
+declare -A program_pid=()
+nginx_pid=
+fake_pid=
+cluster_used=0
+
+# Waits up to $2 tenths of a second for pid $1 to end.
+wait_gone() {
+	local pid=$1 tenths=$2
+	while [ "$tenths" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		tenths=$((tenths - 1))
+	done
+	! kill -0 "$pid" 2>/dev/null
+}
+
+# Each child runs in its own session (setsid), so a terminal's Ctrl-C reaches
+# only this script, which then stops them in order; killing the session's
+# process group catches workers a program might leave behind.
+stop_child() {
+	local pid=$1 what=$2
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_gone "$pid" 100; then
+		say "$what did not stop within 10 s; killing it"
+	fi
+	kill -KILL -- "-$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+nginx_cmd() {
+	nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" "$@"
+}
+
+cleanup() {
+	local status=$? name
+	trap '' INT TERM HUP
+	trap - EXIT
+	say "stopping…"
+	if [ -n "$nginx_pid" ]; then
+		# quit lets nginx finish the requests it is serving.
+		nginx_cmd -s quit 2>/dev/null || kill -QUIT "$nginx_pid" 2>/dev/null || true
+		wait_gone "$nginx_pid" 100 || true
+		stop_child "$nginx_pid" nginx
+	fi
+	for name in "${!program_pid[@]}"; do
+		kill -TERM "${program_pid[$name]}" 2>/dev/null || true
+	done
+	for name in "${!program_pid[@]}"; do
+		stop_child "${program_pid[$name]}" "$name"
+		rm -f -- "$run_dir/$name.sock"
+	done
+	[ -z "$fake_pid" ] || stop_child "$fake_pid" "the fake Discord"
+	if [ "$cluster_used" = 1 ]; then
+		conf/dev/pg-cluster.sh stop "$pg_dir" || say "could not stop PostgreSQL in $pg_dir"
+	fi
+	say "stopped"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM HUP
+
+mkdir -p "$run_dir" "$log_dir"
+
+# --- PostgreSQL ------------------------------------------------------------------
+
+if [ -n "${DATABASE_URL:-}" ] && [ -n "${AUTH_DATABASE_URL:-}" ]; then
+	say "using DATABASE_URL and AUTH_DATABASE_URL from the environment"
+else
+	if [ -n "${DATABASE_URL:-}${AUTH_DATABASE_URL:-}" ]; then
+		say "only one of DATABASE_URL / AUTH_DATABASE_URL is set: using the private cluster for both"
+	fi
+	say "starting the private PostgreSQL cluster in var/pg (log: var/pg/postgres.log)"
+	cluster_used=1
+	conf/dev/pg-cluster.sh start "$pg_dir"
+	while IFS= read -r line; do
+		if [[ $line =~ ^(DATABASE_URL|AUTH_DATABASE_URL)=\'?([^\']*)\'?$ ]]; then
+			export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+		fi
+	done < <(conf/dev/pg-cluster.sh env "$pg_dir")
+	if [ -z "${DATABASE_URL:-}" ] || [ -z "${AUTH_DATABASE_URL:-}" ]; then
+		die "pg-cluster.sh env gave no DATABASE_URL / AUTH_DATABASE_URL"
+	fi
+fi
+
+# --- secrets and URLs --------------------------------------------------------------
+
+if [ -z "${JWT_SECRET:-}" ]; then
+	if [ ! -s "$var/jwt_secret" ]; then
+		(umask 077 && openssl rand -base64 48 | tr -d '\n' >"$var/jwt_secret.tmp")
+		mv -f "$var/jwt_secret.tmp" "$var/jwt_secret"
+		say "generated a JWT secret in var/jwt_secret (kept for the next runs)"
+	fi
+	chmod 600 "$var/jwt_secret"
+	JWT_SECRET=$(<"$var/jwt_secret")
+	export JWT_SECRET
+fi
+
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$port}
+public_url=${PUBLIC_URL%/}
+
+# --- schema ----------------------------------------------------------------------
+
+say "migrating (farout-admin migrate up)"
+"$admin_bin" migrate up
+
+# --- fake Discord (development aid) -------------------------------------------------
+
+if [ -z "${DISCORD_CLIENT_ID:-}" ] && [ "${FAROUT_FAKE_DISCORD:-1}" != 0 ]; then
+	# A made-up application id: the programs accept only numeric (snowflake) ids.
+	export DISCORD_CLIENT_ID=1100000000000000001
+	DISCORD_CLIENT_SECRET=fake-secret-$(openssl rand -hex 16)
+	export DISCORD_CLIENT_SECRET
+	export DISCORD_REDIRECT_URI=$public_url/api/auth/discord/callback
+	port_file=$var/fake_discord.out
+	rm -f -- "$port_file"
+	# The secret reaches it through the environment, not the command line.
+	setsid /usr/bin/python3 tests/fake_discord.py --port 0 \
+		--client-id "$DISCORD_CLIENT_ID" --redirect-uri "$DISCORD_REDIRECT_URI" \
+		>"$port_file" 2>>"$log_dir/fake_discord.log" </dev/null &
+	fake_pid=$!
+	# Its first stdout line is "LISTENING <port>".
+	fake_port=
+	for _ in $(seq 100); do
+		if [[ $(head -n 1 "$port_file") =~ ^LISTENING\ ([0-9]+)$ ]]; then
+			fake_port=${BASH_REMATCH[1]}
+			break
+		fi
+		kill -0 "$fake_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$fake_port" ] || die "the fake Discord did not start (log: var/log/fake_discord.log)"
+	export DISCORD_API_BASE=http://127.0.0.1:$fake_port/api
+	export DISCORD_AUTHORIZE_URL=http://127.0.0.1:$fake_port/oauth2/authorize
+	cat <<EOF
+
+  DEVELOPMENT AID: DISCORD_CLIENT_ID is not set, so a FAKE Discord runs on
+  127.0.0.1:$fake_port (tests/fake_discord.py). "Sign in with Discord" logs
+  in a made-up user without asking. Set DISCORD_CLIENT_ID/SECRET/REDIRECT_URI
+  for the real one, or FAROUT_FAKE_DISCORD=0 to run without any.
+
+EOF
+fi
+
+# --- the four programs ----------------------------------------------------------------
+
+for name in "${programs[@]}"; do
+	sock=$run_dir/$name.sock
+	rm -f -- "$sock"
+	# Logs grow across runs; a marker shows where this one starts.
+	printf -- '--- %s: started by conf/dev/run.sh\n' "$(date -u +%FT%TZ)" >>"$log_dir/$name.log"
+	setsid "$bin_dir/cgi-bin/$name" --listen "unix:$sock" --workers 2 \
+		</dev/null >>"$log_dir/$name.log" 2>&1 &
+	program_pid[$name]=$!
+done
+
+for name in "${programs[@]}"; do
+	sock=$run_dir/$name.sock
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		kill -0 "${program_pid[$name]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! kill -0 "${program_pid[$name]}" 2>/dev/null || [ ! -S "$sock" ]; then
+		printf 'run: %s did not start; the end of var/log/%s.log:\n' "$name" "$name" >&2
+		tail -n 5 "$log_dir/$name.log" | sed 's/^/  /' >&2
+		exit 1
+	fi
+done
+
+# --- nginx --------------------------------------------------------------------------
+
+conf/nginx/mklocal.sh "$nginx_dir" "$port" "$run_dir" "$repo/www"
+nginx_cmd -t -q || die "nginx rejected its configuration (var/nginx/error.log)"
+setsid nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" \
+	-g 'daemon off;' </dev/null >>"$log_dir/nginx.log" 2>&1 &
+nginx_pid=$!
+
+health=http://127.0.0.1:$port/api/health
+for _ in $(seq 100); do
+	curl -fsS -o /dev/null --max-time 2 "$health" 2>/dev/null && break
+	kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start (var/nginx/error.log)"
+	sleep 0.1
+done
+curl -fsS -o /dev/null --max-time 2 "$health" ||
+	say "warning: $health does not answer 200 yet (see the logs)"
+
+cat <<EOF
+
+  Farout auth is running: $public_url/
+  Health:      $health
+  Admin login: admin / Admin123!  (you must change it at the first login)
+  Logs:        var/log/{$(
+	IFS=,
+	echo "${programs[*]}"
+)}.log, var/nginx/{access,error}.log
+  Stop:        Ctrl-C
+
+EOF
+
+# --- until a signal or a death ---------------------------------------------------------
+
+# A child that died stays in the lists: cleanup still kills what is left of
+# its process group (workers, nginx's worker processes).
+
+while :; do
+	wait -n "${program_pid[@]}" "$nginx_pid" ${fake_pid:+"$fake_pid"} || true
+	for name in "${!program_pid[@]}"; do
+		if ! kill -0 "${program_pid[$name]}" 2>/dev/null; then
+			die "$name stopped unexpectedly (var/log/$name.log); stopping everything"
+		fi
+	done
+	if ! kill -0 "$nginx_pid" 2>/dev/null; then
+		die "nginx stopped unexpectedly (var/nginx/error.log); stopping everything"
+	fi
+	if [ -n "$fake_pid" ] && ! kill -0 "$fake_pid" 2>/dev/null; then
+		die "the fake Discord stopped unexpectedly (var/log/fake_discord.log); stopping everything"
+	fi
+done

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds a self-contained nginx folder for development and tests:
+#
+#   mklocal.sh OUTDIR PORT SOCKDIR WWWROOT
+#
+#   OUTDIR/nginx.conf -> the repository's nginx.conf
+#   OUTDIR/conf       -> the repository's conf/ (shared includes)
+#   OUTDIR/local/     main.conf, http.conf, server.conf for this folder
+#
+# nginx resolves relative includes against the folder of the -c file without
+# resolving symlinks, so the one nginx.conf finds this folder's local/ files:
+#
+#   nginx -p OUTDIR -c OUTDIR/nginx.conf -e OUTDIR/error.log [-g 'daemon off;']
+#   nginx -p OUTDIR -c OUTDIR/nginx.conf -e OUTDIR/error.log -s quit
+#
+# nginx listens on 127.0.0.1:PORT, reaches the programs at
+# SOCKDIR/{login,me,oauth-callback,members}.sock and serves WWWROOT.
+set -euo pipefail
+
+prog=${0##*/}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+
+die() {
+	printf '%s: %s\n' "$prog" "$*" >&2
+	exit 1
+}
+
+[ $# -eq 4 ] || {
+	echo "usage: $prog OUTDIR PORT SOCKDIR WWWROOT" >&2
+	exit 2
+}
+
+port=$2
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+	die "invalid port: $port"
+fi
+
+# The paths are written into nginx's configuration, where quotes, `$`, `;`,
+# braces and backslashes would change the meaning; refuse them rather than
+# escape them.
+checked_path() {
+	local p
+	p=$(realpath -m -- "$1")
+	case $p in
+	*[\"\'\$\;\{\}\\]* | *[[:cntrl:]]*) die "unsupported character in path: $p" ;;
+	esac
+	printf '%s\n' "$p"
+}
+
+outdir=$(checked_path "$1")
+sockdir=$(checked_path "$3")
+wwwroot=$(checked_path "$4")
+
+mkdir -p -- "$outdir/local" "$outdir/tmp"
+ln -sfn -- "$repo/nginx.conf" "$outdir/nginx.conf"
+ln -sfn -- "$repo/conf" "$outdir/conf"
+
+{
+	echo "# Written by conf/nginx/mklocal.sh; rewritten at every run."
+	echo "pid \"$outdir/nginx.pid\";"
+	echo "error_log \"$outdir/error.log\" warn;"
+	if [ "$(id -u)" -eq 0 ]; then
+		# Development and tests only: the programs' sockets live in folders
+		# that root created (temporary folders are mode 700), which nginx's
+		# default worker user could not reach. Deployments run workers as an
+		# unprivileged user that owns or shares the socket folder.
+		echo "user root;"
+	fi
+} >"$outdir/local/main.conf"
+
+{
+	echo "# Written by conf/nginx/mklocal.sh; rewritten at every run."
+	echo "access_log \"$outdir/access.log\" farout;"
+	for t in client_body fastcgi proxy scgi uwsgi; do
+		echo "${t}_temp_path \"$outdir/tmp/$t\";"
+	done
+	# Upstream name and program name differ only for oauth-callback.
+	for pair in login:login me:me oauth:oauth-callback members:members; do
+		echo "upstream farout_${pair%%:*} {"
+		echo "    server \"unix:$sockdir/${pair#*:}.sock\";"
+		echo "}"
+	done
+} >"$outdir/local/http.conf"
+
+{
+	echo "# Written by conf/nginx/mklocal.sh; rewritten at every run."
+	echo "listen 127.0.0.1:$port;"
+	echo "server_name localhost;"
+	echo "root \"$wwwroot\";"
+} >"$outdir/local/server.conf"

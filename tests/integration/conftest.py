@@ -1,0 +1,63 @@
+"""Fixtures of the integration suite.
+
+  stack   (session)  the running Stack of harness.py: nginx, the four
+                     programs, PostgreSQL and the fake Discord
+  clean   (function) the same stack with every part running again, both
+                     databases back to the state right after `migrate up`
+                     and the fake Discord reset
+
+Under the sanitizer build (FAROUT_BIN_DIR=build/asan) the programs run with
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1, and the session fails at the
+end if any program log or command output holds a sanitizer report.
+"""
+
+import signal
+
+import pytest
+
+from harness import Stack
+
+
+def _terminate(signum, frame):
+    # A killed test run (CI timeout, kill PID) must still take its servers
+    # down: turned into KeyboardInterrupt, it runs the fixtures' teardown.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# Where the logs of a failed run were kept, for the end-of-run summary
+# (output from a fixture's teardown is captured and would not be seen).
+_kept_logs = []
+
+
+def pytest_configure(config):
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for path in _kept_logs:
+        terminalreporter.write_line(f"integration stack logs kept in {path}")
+
+
+@pytest.fixture(scope="session")
+def stack(request):
+    s = Stack()
+
+    def finish():
+        findings = s.stop(keep_logs=request.session.testsfailed > 0)
+        if s.kept_logs:
+            _kept_logs.append(s.dir)
+        if findings:
+            pytest.fail("sanitizer reports:\n  " + "\n  ".join(findings[:20]), pytrace=False)
+
+    request.addfinalizer(finish)
+    s.start()
+    return s
+
+
+@pytest.fixture
+def clean(stack):
+    stack.ensure_running()
+    stack.reset_db()
+    stack.fake.reset()
+    return stack
