@@ -1,0 +1,436 @@
+#include "auth.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+#include "jwt.h"
+#include "log.h"
+#include "util.h"
+
+#define JTI_BYTES 32    /* 256 random bits; 43 base64url characters */
+#define JTI_MAX_LEN 64  /* sessions.jti is varchar(64) */
+#define ORIGIN_MAX 512
+
+static const char *const role_names[ROLE__MAX] = {"member", "officer", "admin"};
+
+int auth_role_parse(const char *name, enum role *out)
+{
+	for (int i = 0; i < ROLE__MAX; i++)
+		if (name != NULL && strcmp(name, role_names[i]) == 0) {
+			*out = (enum role)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *auth_role_name(enum role r)
+{
+	return r >= 0 && r < ROLE__MAX ? role_names[r] : "member";
+}
+
+void auth_ctx_cleanup(struct auth_ctx *ctx)
+{
+	user_cleanup(&ctx->user);
+	free(ctx->jti);
+	memset(ctx, 0, sizeof *ctx);
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+/* The presented token (the Authorization header wins over the cookie), or NULL. */
+static char *token_dup(const struct http_req *req, bool *via_cookie)
+{
+	const char *h = http_req_header(req, "Authorization");
+	size_t n;
+
+	*via_cookie = false;
+	/* Another scheme (Basic from a proxy in front, say) is not ours to judge. */
+	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+		h += 7;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		while (n > 0 && h[n - 1] == ' ')
+			n--;
+		return strndup(h, n);
+	}
+	*via_cookie = true;
+	return http_req_cookie_dup(req, AUTH_COOKIE);
+}
+
+static bool is_decimal_id(const char *s)
+{
+	long v;
+
+	return util_parse_long(s, 1, 2147483647L, &v) == 0 && s[0] != '-';
+}
+
+/*
+ * Signature and claims: on success *user_id and *jti are the token's sub and
+ * jti (newly allocated). Sessions are an allow-list, so a token without a
+ * usable jti or sub is as good as none.
+ */
+static bool token_session(const struct config *cfg, const char *token, char **user_id, char **jti)
+{
+	struct jwt_key key = {cfg->jwt_algorithm, cfg->jwt_secret, cfg->jwt_secret_len};
+	struct jwt_key previous = {cfg->jwt_algorithm, cfg->jwt_secret_previous,
+	                           cfg->jwt_secret_previous_len};
+	cJSON *claims = NULL;
+	const char *sub, *id;
+	enum jwt_result r;
+	bool ok = false;
+
+	*user_id = *jti = NULL;
+	if (token == NULL || *token == '\0')
+		return false;
+	r = jwt_verify(&key, cfg->jwt_secret_previous != NULL ? &previous : NULL, token, util_now(),
+	               cfg->jwt_issuer, &claims);
+	if (r != JWT_OK) {
+		log_info("token refused: %s", jwt_result_name(r));
+		goto out;
+	}
+	sub = json_string(claims, "sub");
+	id = json_string(claims, "jti");
+	if (sub == NULL || !is_decimal_id(sub) || id == NULL || *id == '\0' ||
+	    strlen(id) > JTI_MAX_LEN) {
+		log_info("token refused: no usable sub or jti");
+		goto out;
+	}
+	*user_id = strdup(sub);
+	*jti = strdup(id);
+	ok = *user_id != NULL && *jti != NULL;
+	if (!ok) {
+		free(*user_id);
+		free(*jti);
+		*user_id = *jti = NULL;
+	}
+out:
+	cJSON_Delete(claims);
+	return ok;
+}
+
+bool auth_presented_session(const struct app *app, const struct http_req *req, char **user_id,
+                            char **jti, bool *via_cookie)
+{
+	char *token = token_dup(req, via_cookie);
+	bool ok = token_session(app->cfg, token, user_id, jti);
+
+	util_free_secret(token);
+	return ok;
+}
+
+/* ---- identify ------------------------------------------------------------- */
+
+enum auth_result auth_identify(struct app *app, const struct http_req *req, struct auth_ctx *ctx)
+{
+	enum auth_result rc = AUTH_NONE;
+	char *user_id = NULL, *jti = NULL;
+	bool via_cookie = false;
+	enum db_status st;
+	PGresult *res = NULL;
+	const char *params[2];
+
+	memset(ctx, 0, sizeof *ctx);
+	if (!auth_presented_session(app, req, &user_id, &jti, &via_cookie))
+		goto out;
+	/* One indexed round trip: the session is live and its user is who the token names. */
+	params[0] = jti;
+	params[1] = user_id;
+	res = db_exec(&app->auth_db,
+	              "SELECT " USERS_COLUMNS " FROM sessions s JOIN users u ON u.id = s.user_id"
+	              " WHERE s.jti = $1 AND s.user_id = $2"
+	              " AND s.revoked_at IS NULL AND s.expires_at > now()",
+	              2, params, &st);
+	if (st != DB_OK) {
+		rc = st == DB_UNAVAILABLE ? AUTH_UNAVAILABLE : AUTH_ERROR;
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		log_info("token refused: session unknown, revoked or expired");
+		goto out;
+	}
+	if (users_from_row(res, 0, 0, &ctx->user) == -1) {
+		rc = AUTH_ERROR;
+		goto out;
+	}
+	if (!ctx->user.is_active) {
+		log_info("token refused: user %s is disabled", ctx->user.id);
+		user_cleanup(&ctx->user);
+		goto out;
+	}
+	if (auth_role_parse(ctx->user.role, &ctx->role) == -1) {
+		/* A role this build does not know grants nothing beyond a member's. */
+		log_warn("user %s has an unknown role; treated as member", ctx->user.id);
+		ctx->role = ROLE_MEMBER;
+	}
+	ctx->jti = jti;
+	jti = NULL;
+	ctx->via_cookie = via_cookie;
+	rc = AUTH_OK;
+out:
+	PQclear(res);
+	free(user_id);
+	free(jti);
+	return rc;
+}
+
+/* ---- CSRF ----------------------------------------------------------------- */
+
+/*
+ * The origin of an http(s) URL, normalised: lower case, no default port.
+ * With whole_url false only "scheme://authority" may be given (an Origin
+ * header); otherwise anything after the authority is ignored (a Referer).
+ */
+static bool origin_of(const char *url, bool whole_url, char out[ORIGIN_MAX])
+{
+	const char *host, *port = NULL;
+	size_t alen, hlen;
+	bool https;
+	int n;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		https = true;
+		host = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		https = false;
+		host = url + 7;
+	} else {
+		return false;
+	}
+	alen = strcspn(host, "/?#");
+	if (alen == 0 || alen >= ORIGIN_MAX - 16 || (!whole_url && host[alen] != '\0') ||
+	    memchr(host, '@', alen) != NULL)
+		return false;
+	hlen = alen;
+	/* The port follows the last ':' that is not inside an IPv6 literal. */
+	for (size_t i = alen; i > 0; i--) {
+		if (host[i - 1] == ']')
+			break;
+		if (host[i - 1] == ':') {
+			hlen = i - 1;
+			port = host + i;
+			break;
+		}
+	}
+	if (port != NULL) {
+		size_t plen = alen - hlen - 1;
+		if (plen == 0 || strspn(port, "0123456789") < plen)
+			return false;
+		if ((https && plen == 3 && strncmp(port, "443", 3) == 0) ||
+		    (!https && plen == 2 && strncmp(port, "80", 2) == 0))
+			port = NULL;
+	}
+	if (hlen == 0)
+		return false;
+	n = snprintf(out, ORIGIN_MAX, "%s://%.*s%s%.*s", https ? "https" : "http", (int)hlen, host,
+	             port ? ":" : "", port ? (int)(alen - hlen - 1) : 0, port ? port : "");
+	if (n < 0 || n >= ORIGIN_MAX)
+		return false;
+	for (char *p = out; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return true;
+}
+
+bool auth_csrf_ok(const struct app *app, const struct http_req *req)
+{
+	const char *origin = http_req_header(req, "Origin");
+	const char *referer = http_req_header(req, "Referer");
+	char want[ORIGIN_MAX], got[ORIGIN_MAX];
+
+	if (app->cfg->public_origin == NULL || !origin_of(app->cfg->public_origin, false, want))
+		return false;
+	/* An Origin that is present decides, even "null": the Referer is only a fallback. */
+	if (origin != NULL)
+		return origin_of(origin, false, got) && strcmp(got, want) == 0;
+	if (referer != NULL)
+		return origin_of(referer, true, got) && strcmp(got, want) == 0;
+	return false;
+}
+
+static bool is_unsafe_method(const char *m)
+{
+	return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0 ||
+	       strcmp(m, "DELETE") == 0;
+}
+
+/* ---- the gate ------------------------------------------------------------- */
+
+bool auth_require(struct app *app, const struct http_req *req, struct http_resp *resp,
+                  enum role min_role, unsigned flags, struct auth_ctx *ctx)
+{
+	switch (auth_identify(app, req, ctx)) {
+	case AUTH_OK:
+		break;
+	case AUTH_NONE:
+		http_resp_error(resp, 401, "not_authenticated", "A valid session token is required.");
+		return false;
+	case AUTH_UNAVAILABLE:
+		http_resp_error(resp, 503, "unavailable", "The auth database is unavailable.");
+		return false;
+	case AUTH_ERROR:
+		http_resp_error(resp, 500, "internal_error", "The session could not be checked.");
+		return false;
+	}
+	if (ctx->via_cookie && is_unsafe_method(req->method) && !auth_csrf_ok(app, req)) {
+		log_info("csrf refused for user %s", ctx->user.id);
+		http_resp_error(resp, 403, "csrf_failed",
+		                "A cookie-authenticated request must come from this site's origin.");
+		goto refuse;
+	}
+	if (ctx->user.must_change_password && !(flags & AUTH_ALLOW_PENDING_CHANGE)) {
+		http_resp_error(resp, 403, "password_change_required",
+		                "Change your password (POST /api/auth/password) first.");
+		goto refuse;
+	}
+	if (ctx->role < min_role) {
+		http_resp_error(resp, 403, "forbidden", "Your role does not allow this.");
+		goto refuse;
+	}
+	return true;
+refuse:
+	auth_ctx_cleanup(ctx);
+	return false;
+}
+
+/* ---- sessions ------------------------------------------------------------- */
+
+static cJSON *claims_new(const struct config *cfg, const struct user *u, const char *jti,
+                         int64_t now)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	if (c != NULL && cJSON_AddStringToObject(c, "sub", u->id) != NULL &&
+	    cJSON_AddStringToObject(c, "username", u->username) != NULL &&
+	    cJSON_AddStringToObject(c, "role", u->role) != NULL &&
+	    cJSON_AddNumberToObject(c, "iat", (double)now) != NULL &&
+	    cJSON_AddNumberToObject(c, "exp", (double)(now + config_token_lifetime(cfg))) != NULL &&
+	    cJSON_AddStringToObject(c, "jti", jti) != NULL &&
+	    cJSON_AddStringToObject(c, "iss", cfg->jwt_issuer) != NULL &&
+	    cJSON_AddBoolToObject(c, "must_change_password", u->must_change_password) != NULL)
+		return c;
+	cJSON_Delete(c);
+	return NULL;
+}
+
+enum db_status auth_session_start(struct app *app, const struct user *u, char **token)
+{
+	const struct config *cfg = app->cfg;
+	struct jwt_key key = {cfg->jwt_algorithm, cfg->jwt_secret, cfg->jwt_secret_len};
+	enum db_status st = DB_ERROR;
+	int64_t now = util_now();
+	char *jti = util_random_token_new(JTI_BYTES);
+	char exp[24];
+	const char *params[3] = {jti, u->id, exp};
+	cJSON *claims = NULL;
+
+	*token = NULL;
+	if (jti == NULL)
+		goto out;
+	snprintf(exp, sizeof exp, "%lld", (long long)(now + config_token_lifetime(cfg)));
+	st = db_run(&app->auth_db,
+	            "INSERT INTO sessions (jti, user_id, expires_at) VALUES ($1, $2, to_timestamp($3))",
+	            3, params);
+	if (st != DB_OK)
+		goto out;
+	st = DB_ERROR;
+	claims = claims_new(cfg, u, jti, now);
+	if (claims == NULL || (*token = jwt_sign_new(&key, claims)) == NULL)
+		goto out;
+	st = DB_OK;
+out:
+	cJSON_Delete(claims);
+	free(jti);
+	return st;
+}
+
+int auth_answer_login(const struct app *app, const struct user *u, const char *token,
+                      struct http_resp *resp)
+{
+	long lifetime = config_token_lifetime(app->cfg);
+	cJSON *body = cJSON_CreateObject(), *user = users_to_json(u);
+	int rc = -1;
+
+	if (body == NULL || user == NULL)
+		goto out;
+	if (cJSON_AddStringToObject(body, "access_token", token) == NULL ||
+	    cJSON_AddStringToObject(body, "token_type", "bearer") == NULL ||
+	    cJSON_AddNumberToObject(body, "expires_in", (double)lifetime) == NULL ||
+	    cJSON_AddBoolToObject(body, "must_change_password", u->must_change_password) == NULL)
+		goto out;
+	cJSON_AddItemToObject(body, "user", user);
+	user = NULL;
+	if (http_resp_cookie(resp, AUTH_COOKIE, token, lifetime,
+	                     app->cfg->public_https ? HTTP_COOKIE_SECURE : 0) == -1 ||
+	    http_resp_json(resp, 200, body) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1) {
+		/* A half-built answer must not carry the session cookie. */
+		buf_reset(&resp->headers);
+		http_resp_error(resp, 500, "internal_error", "The login answer could not be built.");
+	}
+	cJSON_Delete(user);
+	if (body != NULL) {
+		/* The body holds the token; cJSON frees without wiping. */
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "access_token");
+		if (cJSON_IsString(t))
+			util_wipe(t->valuestring, strlen(t->valuestring));
+	}
+	cJSON_Delete(body);
+	return rc;
+}
+
+int auth_issue_login(struct app *app, const struct user *u, struct http_resp *resp)
+{
+	char *token = NULL;
+	enum db_status st = auth_session_start(app, u, &token);
+	int rc = -1;
+
+	if (st == DB_UNAVAILABLE)
+		http_resp_error(resp, 503, "unavailable", "The auth database is unavailable.");
+	else if (st != DB_OK)
+		http_resp_error(resp, 500, "internal_error", "The session could not be started.");
+	else
+		rc = auth_answer_login(app, u, token, resp);
+	util_free_secret(token);
+	return rc;
+}
+
+void auth_clear_cookie(const struct app *app, struct http_resp *resp)
+{
+	http_resp_cookie(resp, AUTH_COOKIE, "", 0, app->cfg->public_https ? HTTP_COOKIE_SECURE : 0);
+}
+
+enum db_status auth_session_revoke(struct db *db, const char *user_id, const char *jti)
+{
+	const char *params[2] = {jti, user_id};
+
+	return db_run(db,
+	              "UPDATE sessions SET revoked_at = now()"
+	              " WHERE jti = $1 AND user_id = $2 AND revoked_at IS NULL",
+	              2, params);
+}
+
+enum db_status auth_sessions_revoke_all(struct db *db, const char *user_id)
+{
+	const char *params[1] = {user_id};
+
+	return db_run(db,
+	              "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+	              1, params);
+}
+
+void auth_sessions_prune(struct db *db)
+{
+	/* A day of grace keeps expired sessions around for whoever looks into a complaint. */
+	if (db_run(db,
+	           "DELETE FROM sessions WHERE jti = ANY (ARRAY("
+	           "SELECT jti FROM sessions WHERE expires_at < now() - interval '1 day' LIMIT 500))",
+	           0, NULL) != DB_OK)
+		log_warn("pruning expired sessions failed");
+}

@@ -67,4 +67,28 @@ int auth_issue_login(struct app *, const struct user *u, struct http_resp *);
 /* Writes the cookie that clears the session (Max-Age=0). */
 void auth_clear_cookie(const struct app *, struct http_resp *);
 
+/*
+ * The two halves of auth_issue_login, for callers that start the session
+ * inside their own transaction (a password change): auth_session_start
+ * inserts the session row of user u and signs its token (*token, caller frees
+ * with util_free_secret); auth_answer_login writes the login body and cookie.
+ */
+enum db_status auth_session_start(struct app *, const struct user *u, char **token);
+int auth_answer_login(const struct app *, const struct user *u, const char *token,
+                      struct http_resp *);
+
+/*
+ * The session named by the presented token, judged by signature and claims
+ * only (not by the database): true with *user_id and *jti (caller frees) and
+ * *via_cookie set. Logout uses it to revoke whatever state the user is in.
+ */
+bool auth_presented_session(const struct app *, const struct http_req *, char **user_id,
+                            char **jti, bool *via_cookie);
+/* Marks one session revoked (a no-op when it already is or does not exist). */
+enum db_status auth_session_revoke(struct db *, const char *user_id, const char *jti);
+/* Marks every live session of a user revoked. */
+enum db_status auth_sessions_revoke_all(struct db *, const char *user_id);
+/* Deletes a bounded batch of sessions expired for over a day; errors are logged, never fatal. */
+void auth_sessions_prune(struct db *);
+
 #endif

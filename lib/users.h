@@ -45,6 +45,20 @@ int users_from_row(const PGresult *, int r, int col0, struct user *u);
 enum db_status users_find_login(struct db *, const char *name, struct user *u, bool *found);
 enum db_status users_find_by_id(struct db *, const char *id, struct user *u, bool *found);
 
+/*
+ * A successful sign-in: sets last_login, and when new_hash is not NULL
+ * replaces the password hash (only if it is still u->hashed_password, so a
+ * concurrent change wins). u is refreshed from the updated row.
+ */
+enum db_status users_record_login(struct db *, struct user *u, const char *new_hash);
+/*
+ * Sets a new password hash and clears must_change_password, provided the
+ * stored hash is still u->hashed_password (NULL: still none). *changed is
+ * false when it was not (someone else changed it first); on success u is
+ * refreshed from the updated row.
+ */
+enum db_status users_set_password(struct db *, struct user *u, const char *new_hash, bool *changed);
+
 /* The API.md User object (never the hash). Caller cJSON_Deletes. */
 cJSON *users_to_json(const struct user *);
 

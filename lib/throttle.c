@@ -1,0 +1,116 @@
+#include "throttle.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "util.h"
+
+#define PRUNE_BATCH "500"
+
+char *throttle_user_key_new(const struct user *u, const char *name)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	size_t n = strlen(name);
+	char *folded = NULL, *key = NULL;
+	bool ok;
+
+	if (u != NULL && u->id != NULL) {
+		if (asprintf(&key, "id:%s", u->id) < 0)
+			key = NULL;
+		return key;
+	}
+	folded = strdup(name);
+	if (folded == NULL)
+		return NULL;
+	if (strchr(folded, '@') != NULL)
+		for (char *p = folded; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	ok = EVP_Digest(folded, n, md, &mdlen, EVP_sha256(), NULL) == 1;
+	util_free_secret(folded);
+	if (!ok)
+		return NULL;
+	key = malloc(5 + 2 * mdlen + 1);
+	if (key == NULL)
+		return NULL;
+	memcpy(key, "name:", 5);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(key + 5 + 2 * i, 3, "%02x", md[i]);
+	return key;
+}
+
+static const char *addr_key(const char *addr)
+{
+	/* A CGI server that passes no address still gets one shared counter. */
+	return addr != NULL && *addr != '\0' ? addr : "unknown";
+}
+
+enum db_status throttle_check(struct db *db, const struct config *cfg, const char *user_key,
+                              const char *addr, long *retry_after)
+{
+	char user_max[24], addr_max[24];
+	const char *params[4] = {user_key, addr_key(addr), user_max, addr_max};
+	enum db_status st;
+	PGresult *res;
+	long secs = 0;
+
+	*retry_after = 0;
+	snprintf(user_max, sizeof user_max, "%ld", cfg->login_max_failures);
+	snprintf(addr_max, sizeof addr_max, "%ld", cfg->login_max_failures * THROTTLE_ADDR_FACTOR);
+	res = db_exec(db,
+	              "SELECT coalesce(max(ceil(extract(epoch FROM expires_at - now()))), 0)::bigint"
+	              " FROM login_attempts WHERE expires_at > now() AND"
+	              " ((kind = 'user' AND key = $1 AND failures >= $3::integer) OR"
+	              "  (kind = 'addr' AND key = $2 AND failures >= $4::integer))",
+	              4, params, &st);
+	if (st == DB_OK) {
+		if (PQntuples(res) != 1 ||
+		    util_parse_long(PQgetvalue(res, 0, 0), 0, 7L * 86400 + 1, &secs) == -1)
+			st = DB_ERROR;
+		else
+			*retry_after = secs;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum db_status throttle_record_failure(struct db *db, const struct config *cfg,
+                                       const char *user_key, const char *addr)
+{
+	char window[24];
+	const char *params[3] = {user_key, addr_key(addr), window};
+
+	snprintf(window, sizeof window, "%ld", cfg->login_window_seconds);
+	/* Rows are always locked user first, then address: concurrent sign-ins cannot deadlock. */
+	return db_run(db,
+	              "INSERT INTO login_attempts AS a (kind, key, failures, window_start, expires_at)"
+	              " VALUES ('user', $1, 1, now(), now() + $3::integer * interval '1 second'),"
+	              "        ('addr', $2, 1, now(), now() + $3::integer * interval '1 second')"
+	              " ON CONFLICT (kind, key) DO UPDATE SET"
+	              "  failures = CASE WHEN a.expires_at > now() THEN a.failures + 1 ELSE 1 END,"
+	              "  window_start = CASE WHEN a.expires_at > now() THEN a.window_start ELSE now() END,"
+	              "  expires_at = CASE WHEN a.expires_at > now() THEN a.expires_at"
+	              "                    ELSE EXCLUDED.expires_at END",
+	              3, params);
+}
+
+enum db_status throttle_clear(struct db *db, const char *user_key)
+{
+	const char *params[1] = {user_key};
+
+	return db_run(db, "DELETE FROM login_attempts WHERE kind = 'user' AND key = $1", 1, params);
+}
+
+void throttle_prune(struct db *db)
+{
+	if (db_run(db,
+	           "DELETE FROM login_attempts WHERE ctid = ANY (ARRAY("
+	           "SELECT ctid FROM login_attempts WHERE expires_at < now() LIMIT " PRUNE_BATCH "))",
+	           0, NULL) != DB_OK)
+		log_warn("pruning expired login_attempts failed");
+}

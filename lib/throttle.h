@@ -1,0 +1,44 @@
+/*
+ * throttle — the sign-in throttle of API.md: after LOGIN_MAX_FAILURES failed
+ * sign-ins for one account (or one name that matches none), or
+ * THROTTLE_ADDR_FACTOR times that from one client address, within
+ * LOGIN_WINDOW_SECONDS, further attempts are refused until the window ends.
+ *
+ * The counters are rows of farout_auth.login_attempts, so every worker and
+ * host shares them. The window is fixed: it opens at the first failure and a
+ * failure after it closed opens a new one. Checking is one indexed SELECT and
+ * counting one INSERT … ON CONFLICT, both single statements.
+ */
+#ifndef FAROUT_THROTTLE_H
+#define FAROUT_THROTTLE_H
+
+#include "config.h"
+#include "db.h"
+#include "users.h"
+
+#define THROTTLE_ADDR_FACTOR 4
+
+/*
+ * The key an attempt counts under (caller frees): the account's id when the
+ * name matched user u, so its username and email share one count; otherwise
+ * a SHA-256 of the name as typed (lower-cased when it holds '@', because
+ * emails match case-insensitively), so the table never stores what people
+ * typed — sometimes a password — into the name field.
+ */
+char *throttle_user_key_new(const struct user *u, const char *name);
+
+/*
+ * *retry_after is 0 when an attempt may go ahead, else the whole seconds
+ * (at least 1) until every exceeded window has passed.
+ */
+enum db_status throttle_check(struct db *, const struct config *, const char *user_key,
+                              const char *addr, long *retry_after);
+/* Counts one failure against both keys. */
+enum db_status throttle_record_failure(struct db *, const struct config *, const char *user_key,
+                                       const char *addr);
+/* A success: the account's (or name's) count starts again; the address's stays. */
+enum db_status throttle_clear(struct db *, const char *user_key);
+/* Deletes a bounded batch of expired rows; errors are logged, never fatal. */
+void throttle_prune(struct db *);
+
+#endif
