@@ -1,0 +1,967 @@
+#include "members.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+/* ---- the writable fields --------------------------------------------------- */
+
+enum kind { KIND_NAME, KIND_BIO, KIND_URL, KIND_RANK, KIND_ARRAY, KIND_OBJECT };
+
+/*
+ * The only place column names come from: a request's keys merely pick
+ * entries here. min_role is who may write the field on anyone; self_may lets
+ * the member themself write it on their own row.
+ */
+static const struct field {
+	const char *name; /* the JSON key and the column: the same word */
+	const char *cast; /* how the text parameter becomes the column's type */
+	enum kind kind;
+	bool nullable;
+	bool self_may;
+	enum role min_role;
+} fields[MEMBERS_FIELD__MAX] = {
+	[MEMBERS_DISPLAY_NAME] = {"display_name", "", KIND_NAME, false, true, ROLE_ADMIN},
+	[MEMBERS_BIO] = {"bio", "", KIND_BIO, true, true, ROLE_ADMIN},
+	[MEMBERS_AVATAR_URL] = {"avatar_url", "", KIND_URL, true, false, ROLE_ADMIN},
+	[MEMBERS_RANK] = {"rank", "", KIND_RANK, false, false, ROLE_OFFICER},
+	[MEMBERS_MISSIONS_COMPLETED] = {"missions_completed", "::jsonb", KIND_ARRAY, false, false,
+	                                ROLE_OFFICER},
+	[MEMBERS_TRAININGS_COMPLETED] = {"trainings_completed", "::jsonb", KIND_ARRAY, false, false,
+	                                 ROLE_OFFICER},
+	[MEMBERS_STATS] = {"stats", "::jsonb", KIND_OBJECT, false, false, ROLE_OFFICER},
+};
+
+static int field_lookup(const char *name)
+{
+	for (int f = 0; f < MEMBERS_FIELD__MAX; f++)
+		if (name != NULL && strcmp(fields[f].name, name) == 0)
+			return f;
+	return -1;
+}
+
+/* ---- validators --------------------------------------------------------------- */
+
+/*
+ * C0 controls, DEL and the C1 block (U+0080–U+009F, UTF-8 C2 80–C2 9F).
+ * A line-oriented field must not hold them: they break rosters, logs and
+ * terminals, and no one types them on purpose.
+ */
+static bool has_control(const char *s, bool allow_line_breaks)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (allow_line_breaks && (*p == '\n' || *p == '\r' || *p == '\t'))
+			continue;
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return true;
+	}
+	return false;
+}
+
+static bool is_blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ')
+			return false;
+	return true;
+}
+
+static bool is_label(const char *s, size_t max)
+{
+	size_t n;
+
+	if (s == NULL || !util_is_utf8(s, strlen(s)))
+		return false;
+	n = util_utf8_len(s);
+	return n >= 1 && n <= max && !is_blank(s) && !has_control(s, false);
+}
+
+bool members_is_display_name(const char *s)
+{
+	return is_label(s, MEMBERS_DISPLAY_NAME_MAX);
+}
+
+bool members_is_rank(const char *s)
+{
+	return is_label(s, MEMBERS_RANK_MAX);
+}
+
+bool members_is_bio(const char *s)
+{
+	return s != NULL && util_is_utf8(s, strlen(s)) && util_utf8_len(s) <= MEMBERS_BIO_MAX &&
+	       !has_control(s, true);
+}
+
+/* http(s)://host… in printable ASCII: what an <img src> can load, nothing a browser would run. */
+bool members_is_avatar_url(const char *s)
+{
+	size_t n = s == NULL ? 0 : strlen(s), skip;
+
+	if (n == 0 || n > MEMBERS_AVATAR_URL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	if (strncasecmp(s, "https://", 8) == 0)
+		skip = 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		skip = 7;
+	else
+		return false;
+	/* A host must follow; "http:///x", "http://:80" and "http://@" name none. */
+	return strchr("/?#:@", s[skip]) == NULL;
+}
+
+/*
+ * JSONB keeps the last of two equal keys and cannot hold infinities (cJSON
+ * would print them as null): both would silently change what was sent, so
+ * they are refused at any depth.
+ */
+static bool is_clean_json(const cJSON *item)
+{
+	if (cJSON_IsNumber(item))
+		return isfinite(item->valuedouble);
+	if (cJSON_IsObject(item) && json_has_duplicate_keys(item))
+		return false;
+	if (cJSON_IsObject(item) || cJSON_IsArray(item))
+		for (const cJSON *c = item->child; c != NULL; c = c->next)
+			if (!is_clean_json(c))
+				return false;
+	return true;
+}
+
+/* ---- parsing a body --------------------------------------------------------- */
+
+static void say(char *detail, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(char *detail, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (detail == NULL || n == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A key from the request, fit to quote in an error: short and printable, so
+ * the detail is never cut inside a character and stays one line.
+ */
+static const char *quotable(const char *key)
+{
+	size_t n = key == NULL ? 0 : strlen(key);
+
+	if (n == 0 || n > 64 || !util_is_utf8(key, n) || has_control(key, false) ||
+	    strchr(key, '\'') != NULL)
+		return "(unnamed)";
+	return key;
+}
+
+void members_change_cleanup(struct members_change *c)
+{
+	free(c->discord_id);
+	for (int f = 0; f < MEMBERS_FIELD__MAX; f++)
+		free(c->value[f]);
+	memset(c, 0, sizeof *c);
+}
+
+static const char *kind_rule(enum kind k)
+{
+	switch (k) {
+	case KIND_NAME:
+		return "a string of 1 to 64 characters, not only spaces, without control characters";
+	case KIND_RANK:
+		return "a string of 1 to 32 characters, not only spaces, without control characters";
+	case KIND_BIO:
+		return "null or a string of at most 2000 characters (line breaks and tabs are the "
+		       "only control characters allowed)";
+	case KIND_URL:
+		return "null or an http:// or https:// URL of at most 512 printable ASCII characters";
+	case KIND_ARRAY:
+		return "a JSON array";
+	case KIND_OBJECT:
+		return "a JSON object";
+	}
+	return "valid";
+}
+
+/* The text sent for one field into *out (NULL for JSON null); -1 when invalid, -2 out of memory. */
+static int field_value(const struct field *fd, const cJSON *item, char **out)
+{
+	const char *s = cJSON_IsString(item) ? item->valuestring : NULL;
+	bool ok = false;
+
+	*out = NULL;
+	if (cJSON_IsNull(item))
+		return fd->nullable ? 0 : -1;
+	switch (fd->kind) {
+	case KIND_NAME:
+		ok = members_is_display_name(s);
+		break;
+	case KIND_RANK:
+		ok = members_is_rank(s);
+		break;
+	case KIND_BIO:
+		ok = members_is_bio(s);
+		break;
+	case KIND_URL:
+		ok = members_is_avatar_url(s);
+		break;
+	case KIND_ARRAY:
+		ok = cJSON_IsArray(item) && is_clean_json(item);
+		break;
+	case KIND_OBJECT:
+		ok = cJSON_IsObject(item) && is_clean_json(item);
+		break;
+	}
+	if (!ok)
+		return -1;
+	*out = (fd->kind == KIND_ARRAY || fd->kind == KIND_OBJECT) ? cJSON_PrintUnformatted(item)
+	                                                             : strdup(s);
+	return *out == NULL ? -2 : 0;
+}
+
+enum members_check members_change_parse(const cJSON *body, enum members_mode mode,
+                                        struct members_change *c, const char **field,
+                                        char *detail, size_t detail_len)
+{
+	enum members_check rc = MEMBERS_CHECK_INVALID;
+	bool create = mode == MEMBERS_FOR_CREATE;
+	const cJSON *item;
+
+	memset(c, 0, sizeof *c);
+	*field = NULL;
+	if (!cJSON_IsObject(body)) {
+		say(detail, detail_len, "The body must be a JSON object.");
+		goto out;
+	}
+	if (json_has_duplicate_keys(body)) {
+		say(detail, detail_len, "The body names a field twice.");
+		goto out;
+	}
+	if (body->child == NULL) {
+		say(detail, detail_len,
+		    create ? "discord_id and display_name are required."
+		           : "The body names no field to change.");
+		goto out;
+	}
+	/* Every unknown key is a 400 of its own kind, found before any value is judged. */
+	for (item = body->child; item != NULL; item = item->next) {
+		if (create && strcmp(item->string, "discord_id") == 0)
+			continue;
+		if (field_lookup(item->string) < 0) {
+			rc = MEMBERS_CHECK_UNKNOWN_FIELD;
+			*field = item->string;
+			say(detail, detail_len, "'%s' is not a field that can be written.",
+			    quotable(item->string));
+			goto out;
+		}
+	}
+	for (item = body->child; item != NULL; item = item->next) {
+		int f = field_lookup(item->string), r;
+
+		*field = item->string;
+		if (f < 0) { /* discord_id, when creating */
+			if (!cJSON_IsString(item) || !util_is_snowflake(item->valuestring)) {
+				say(detail, detail_len, "discord_id must be a string of 1 to 20 digits that "
+				                        "fits an unsigned 64-bit integer.");
+				goto out;
+			}
+			if ((c->discord_id = strdup(item->valuestring)) == NULL) {
+				rc = MEMBERS_CHECK_NO_MEMORY;
+				goto out;
+			}
+			continue;
+		}
+		r = field_value(&fields[f], item, &c->value[f]);
+		if (r == -2) {
+			rc = MEMBERS_CHECK_NO_MEMORY;
+			goto out;
+		}
+		if (r == -1) {
+			say(detail, detail_len, "%s must be %s.", fields[f].name, kind_rule(fields[f].kind));
+			goto out;
+		}
+		c->set[f] = true;
+		c->order[c->nset++] = (enum members_field)f;
+	}
+	*field = NULL;
+	if (create && c->discord_id == NULL) {
+		*field = "discord_id";
+		say(detail, detail_len, "discord_id is required.");
+		goto out;
+	}
+	if (create && !c->set[MEMBERS_DISPLAY_NAME]) {
+		*field = "display_name";
+		say(detail, detail_len, "display_name is required.");
+		goto out;
+	}
+	rc = MEMBERS_CHECK_OK;
+out:
+	if (rc != MEMBERS_CHECK_OK)
+		members_change_cleanup(c);
+	else
+		*field = NULL;
+	return rc;
+}
+
+/* ---- who may write what ------------------------------------------------------------ */
+
+enum members_permission members_change_allowed(const struct members_change *c, enum role role,
+                                               bool self, const char **field)
+{
+	*field = NULL;
+	if (role < ROLE_OFFICER && !self)
+		return MEMBERS_FORBIDDEN;
+	for (size_t i = 0; i < c->nset; i++) {
+		const struct field *fd = &fields[c->order[i]];
+
+		if (role >= fd->min_role || (self && fd->self_may))
+			continue;
+		*field = fd->name;
+		return MEMBERS_FORBIDDEN_FIELD;
+	}
+	return MEMBERS_ALLOWED;
+}
+
+/* ---- statements ----------------------------------------------------------------------- */
+
+enum write_kind { WRITE_UPDATE, WRITE_INSERT, WRITE_UPSERT };
+
+/*
+ * UPDATE … SET a = $2, b = $3::jsonb WHERE discord_id = $1, or the INSERT
+ * (optionally ON CONFLICT … DO UPDATE) with the same parameters. Columns
+ * come from fields[] in table order; $1 is always the discord_id.
+ */
+static int write_sql(const struct members_change *c, enum write_kind kind, const char *discord_id,
+                     struct buf *sql, const char **values, int *n)
+{
+	int rc = 0, p = 1;
+
+	buf_init(sql, 8192);
+	values[0] = discord_id;
+	if (kind == WRITE_UPDATE) {
+		rc |= buf_puts(sql, "UPDATE members AS m SET ");
+		for (int f = 0; f < MEMBERS_FIELD__MAX; f++) {
+			if (!c->set[f])
+				continue;
+			values[p] = c->value[f];
+			rc |= buf_printf(sql, "%s%s = $%d%s", p > 1 ? ", " : "", fields[f].name, p + 1,
+			                 fields[f].cast);
+			p++;
+		}
+		rc |= buf_puts(sql, " WHERE m.discord_id = $1");
+	} else {
+		rc |= buf_puts(sql, "INSERT INTO members AS m (discord_id");
+		for (int f = 0; f < MEMBERS_FIELD__MAX; f++)
+			if (c->set[f])
+				rc |= buf_printf(sql, ", %s", fields[f].name);
+		rc |= buf_puts(sql, ") VALUES ($1");
+		for (int f = 0; f < MEMBERS_FIELD__MAX; f++) {
+			if (!c->set[f])
+				continue;
+			values[p] = c->value[f];
+			rc |= buf_printf(sql, ", $%d%s", p + 1, fields[f].cast);
+			p++;
+		}
+		rc |= buf_puts(sql, ")");
+		if (kind == WRITE_UPSERT) {
+			/* A no-op first assignment, so every given field can follow with ", ". */
+			rc |= buf_puts(sql, " ON CONFLICT (discord_id) DO UPDATE"
+			                    " SET discord_id = EXCLUDED.discord_id");
+			for (int f = 0; f < MEMBERS_FIELD__MAX; f++)
+				if (c->set[f])
+					rc |= buf_printf(sql, ", %s = EXCLUDED.%s", fields[f].name, fields[f].name);
+		}
+	}
+	rc |= buf_puts(sql, " RETURNING " MEMBERS_COLUMNS);
+	if (kind == WRITE_UPSERT)
+		rc |= buf_puts(sql, ", (m.xmax = 0)");
+	*n = p;
+	if (rc != 0) {
+		buf_cleanup(sql);
+		return -1;
+	}
+	return 0;
+}
+
+int members_update_sql(const struct members_change *c, const char *discord_id, struct buf *sql,
+                       const char **values, int *n)
+{
+	return write_sql(c, WRITE_UPDATE, discord_id, sql, values, n);
+}
+
+cJSON *members_row_to_json(const PGresult *res, int r, int c0)
+{
+	cJSON *m = cJSON_CreateObject();
+	const char *v;
+	long id;
+	bool ok;
+
+	if (m == NULL)
+		return NULL;
+	ok = util_parse_long(db_value(res, r, c0), 0, LONG_MAX, &id) == 0 &&
+	     cJSON_AddNumberToObject(m, "id", (double)id) != NULL &&
+	     json_add_string_or_null(m, "discord_id", db_value(res, r, c0 + 1)) != NULL &&
+	     json_add_string_or_null(m, "display_name", db_value(res, r, c0 + 2)) != NULL &&
+	     json_add_string_or_null(m, "bio", db_value(res, r, c0 + 3)) != NULL &&
+	     json_add_string_or_null(m, "avatar_url", db_value(res, r, c0 + 4)) != NULL &&
+	     json_add_string_or_null(m, "rank", db_value(res, r, c0 + 5)) != NULL;
+	/* PostgreSQL's own JSON text, passed through: no number is rounded on the way out. */
+	for (int i = 0; ok && i < 3; i++) {
+		static const char *const names[] = {"missions_completed", "trainings_completed", "stats"};
+		v = db_value(res, r, c0 + 6 + i);
+		ok = cJSON_AddRawToObject(m, names[i], v != NULL ? v : "null") != NULL;
+	}
+	for (int i = 0; ok && i < 2; i++) {
+		static const char *const names[] = {"created_at", "updated_at"};
+		char when[21];
+		long t;
+		ok = util_parse_long(db_value(res, r, c0 + 9 + i), LONG_MIN, LONG_MAX, &t) == 0;
+		if (ok) {
+			util_format_time(t, when);
+			ok = cJSON_AddStringToObject(m, names[i], when) != NULL;
+		}
+	}
+	if (!ok) {
+		cJSON_Delete(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* The row of a one-row result as JSON, or NULL when there is none; DB_ERROR when out of memory. */
+static enum db_status one_member(PGresult *res, cJSON **member, bool *found)
+{
+	*found = PQntuples(res) > 0;
+	if (!*found)
+		return DB_OK;
+	*member = members_row_to_json(res, 0, 0);
+	return *member != NULL ? DB_OK : DB_ERROR;
+}
+
+enum db_status members_find(struct db *db, const char *discord_id, cJSON **member, bool *found)
+{
+	const char *values[] = {discord_id};
+	enum db_status st;
+	PGresult *res;
+
+	*member = NULL;
+	*found = false;
+	res = db_exec(db, "SELECT " MEMBERS_COLUMNS " FROM members AS m WHERE m.discord_id = $1", 1,
+	              values, &st);
+	if (res != NULL)
+		st = one_member(res, member, found);
+	PQclear(res);
+	return st;
+}
+
+enum db_status members_create(struct db *db, const struct members_change *c, cJSON **member)
+{
+	const char *values[MEMBERS_FIELD__MAX + 1];
+	struct buf sql;
+	enum db_status st = DB_ERROR;
+	PGresult *res = NULL;
+	bool found;
+	int n;
+
+	*member = NULL;
+	if (write_sql(c, WRITE_INSERT, c->discord_id, &sql, values, &n) == -1)
+		return DB_ERROR;
+	res = db_exec(db, sql.data, n, values, &st);
+	if (res != NULL)
+		st = one_member(res, member, &found);
+	PQclear(res);
+	buf_cleanup(&sql);
+	return st;
+}
+
+enum db_status members_update(struct db *db, const char *discord_id, const struct members_change *c,
+                              cJSON **member, bool *found)
+{
+	const char *values[MEMBERS_FIELD__MAX + 1];
+	struct buf sql;
+	enum db_status st = DB_ERROR;
+	PGresult *res = NULL;
+	int n;
+
+	*member = NULL;
+	*found = false;
+	if (write_sql(c, WRITE_UPDATE, discord_id, &sql, values, &n) == -1)
+		return DB_ERROR;
+	res = db_exec(db, sql.data, n, values, &st);
+	if (res != NULL)
+		st = one_member(res, member, found);
+	PQclear(res);
+	buf_cleanup(&sql);
+	return st;
+}
+
+enum db_status members_delete(struct db *db, const char *discord_id, bool *found)
+{
+	const char *values[] = {discord_id};
+	enum db_status st;
+	PGresult *res;
+
+	*found = false;
+	res = db_exec(db, "DELETE FROM members WHERE discord_id = $1 RETURNING id", 1, values, &st);
+	if (res != NULL)
+		*found = PQntuples(res) > 0;
+	PQclear(res);
+	return st;
+}
+
+/* ---- the directory ------------------------------------------------------------------------ */
+
+void members_query_cleanup(struct members_query *q)
+{
+	free(q->rank);
+	free(q->q);
+	memset(q, 0, sizeof *q);
+}
+
+enum members_check members_query_parse(const char *query, struct members_query *q, char *detail,
+                                       size_t detail_len)
+{
+	static const char *const names[] = {"rank", "q", "limit", "offset"};
+	char *values[4] = {NULL, NULL, NULL, NULL};
+	bool seen[4] = {false, false, false, false};
+	enum members_check rc = MEMBERS_CHECK_INVALID;
+	const char *p = query != NULL ? query : "", *end = p + strlen(p);
+	size_t len = (size_t)(end - p);
+
+	memset(q, 0, sizeof *q);
+	q->limit = MEMBERS_LIMIT_DEFAULT;
+	for (const char *s = p; s < end;) {
+		const char *amp = memchr(s, '&', (size_t)(end - s));
+		const char *field_end = amp != NULL ? amp : end;
+		const char *eq = memchr(s, '=', (size_t)(field_end - s));
+		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - s);
+		char key[65];
+		int k = -1;
+
+		if (field_end == s) { /* "a=1&&b=2" or a trailing '&' */
+			s = field_end + 1;
+			continue;
+		}
+		for (int i = 0; i < 4; i++)
+			if (strlen(names[i]) == key_len && strncmp(s, names[i], key_len) == 0)
+				k = i;
+		if (k < 0) {
+			snprintf(key, sizeof key, "%.*s", key_len < sizeof key ? (int)key_len : 0, s);
+			say(detail, detail_len, "Unknown query parameter '%s'; use rank, q, limit or offset.",
+			    quotable(key));
+			goto out;
+		}
+		if (seen[k]) {
+			say(detail, detail_len, "The query parameter %s is given twice.", names[k]);
+			goto out;
+		}
+		seen[k] = true;
+		s = field_end + 1;
+	}
+	for (int k = 0; k < 4; k++) {
+		if (!seen[k])
+			continue;
+		if (http_form_get(p, len, names[k], &values[k]) != 1 ||
+		    !util_is_utf8(values[k], strlen(values[k]))) {
+			say(detail, detail_len, "The query parameter %s is not valid percent-encoded UTF-8.",
+			    names[k]);
+			goto out;
+		}
+	}
+	if (values[0] != NULL && !members_is_rank(values[0])) {
+		say(detail, detail_len, "rank must be 1 to 32 characters without control characters.");
+		goto out;
+	}
+	if (values[2] != NULL && util_parse_long(values[2], 1, MEMBERS_LIMIT_MAX, &q->limit) == -1) {
+		say(detail, detail_len, "limit must be a whole number from 1 to %d.", MEMBERS_LIMIT_MAX);
+		goto out;
+	}
+	if (values[3] != NULL && util_parse_long(values[3], 0, LONG_MAX, &q->offset) == -1) {
+		say(detail, detail_len, "offset must be a whole number of at least 0.");
+		goto out;
+	}
+	q->rank = values[0];
+	values[0] = NULL;
+	if (values[1] != NULL && values[1][0] != '\0') {
+		q->q = values[1];
+		values[1] = NULL;
+	}
+	rc = MEMBERS_CHECK_OK;
+out:
+	for (int i = 0; i < 4; i++)
+		free(values[i]);
+	if (rc != MEMBERS_CHECK_OK)
+		members_query_cleanup(q);
+	return rc;
+}
+
+/* '%', '_' and '\' match themselves; the rest of q is a substring anywhere in the name. */
+static char *like_pattern_new(const char *q)
+{
+	size_t n = strlen(q);
+	char *pat = malloc(2 * n + 3), *o = pat;
+
+	if (pat == NULL)
+		return NULL;
+	*o++ = '%';
+	for (; *q != '\0'; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*o++ = '\\';
+		*o++ = *q;
+	}
+	*o++ = '%';
+	*o = '\0';
+	return pat;
+}
+
+/*
+ * The page and its total in one round trip: the total is an uncorrelated
+ * subquery, computed once. Without q it is a sum over member_rank_counts,
+ * kept exact by triggers (migration 004), because counting 10,000 rows costs
+ * about a millisecond of CPU per request, more than the rest of the page.
+ * With q the matching rows are counted through the trigram index. The page
+ * itself walks ix_members_display_name_id (or its rank twin) and stops after
+ * offset + limit rows. A page past the end has no row to carry the total, so
+ * then, and only then, the count runs alone.
+ */
+#define COUNT_PLAIN                                                                         \
+	"SELECT coalesce(sum(n), 0) FROM member_rank_counts WHERE $1::text IS NULL OR rank = $1"
+#define COUNT_SEARCH(pattern)                                                               \
+	"SELECT count(*) FROM members WHERE ($1::text IS NULL OR rank = $1)"                \
+	" AND display_name ILIKE " pattern " ESCAPE '\\'"
+#define PAGE_END " ORDER BY m.display_name, m.id LIMIT $2::bigint OFFSET $3::bigint"
+
+static const char list_plain_sql[] =
+	"SELECT (" COUNT_PLAIN "), " MEMBERS_COLUMNS
+	" FROM members AS m WHERE ($1::text IS NULL OR m.rank = $1)" PAGE_END;
+static const char list_search_sql[] =
+	"SELECT (" COUNT_SEARCH("$4") "), " MEMBERS_COLUMNS
+	" FROM members AS m WHERE ($1::text IS NULL OR m.rank = $1)"
+	" AND m.display_name ILIKE $4 ESCAPE '\\'" PAGE_END;
+
+static enum db_status count_alone(struct db *db, const char *rank, const char *pattern,
+                                  long *total)
+{
+	const char *values[] = {rank, pattern};
+	enum db_status st;
+	PGresult *res = db_exec(db, pattern != NULL ? COUNT_SEARCH("$2") : COUNT_PLAIN,
+	                        pattern != NULL ? 2 : 1, values, &st);
+
+	if (res != NULL && (PQntuples(res) != 1 ||
+	                    util_parse_long(db_value(res, 0, 0), 0, LONG_MAX, total) == -1))
+		st = DB_ERROR;
+	PQclear(res);
+	return st;
+}
+
+enum db_status members_list(struct db *db, const struct members_query *q, cJSON **out)
+{
+	char limit[24], offset[24];
+	char *pattern = NULL;
+	const char *values[4];
+	enum db_status st = DB_ERROR;
+	PGresult *res = NULL;
+	cJSON *body = NULL, *items;
+	long total = 0;
+	int rows;
+
+	*out = NULL;
+	snprintf(limit, sizeof limit, "%ld", q->limit);
+	snprintf(offset, sizeof offset, "%ld", q->offset);
+	values[0] = q->rank;
+	values[1] = limit;
+	values[2] = offset;
+	if (q->q != NULL && (pattern = like_pattern_new(q->q)) == NULL)
+		goto out;
+	values[3] = pattern;
+	res = db_exec(db, pattern != NULL ? list_search_sql : list_plain_sql, pattern != NULL ? 4 : 3,
+	              values, &st);
+	if (res == NULL)
+		goto out;
+	rows = PQntuples(res);
+	if (rows > 0)
+		st = util_parse_long(db_value(res, 0, 0), 0, LONG_MAX, &total) == 0 ? DB_OK : DB_ERROR;
+	else if (q->offset > 0)
+		st = count_alone(db, q->rank, pattern, &total);
+	if (st != DB_OK)
+		goto out;
+	st = DB_ERROR;
+	body = cJSON_CreateObject();
+	items = cJSON_AddArrayToObject(body, "items");
+	if (items == NULL)
+		goto out;
+	for (int r = 0; r < rows; r++) {
+		cJSON *m = members_row_to_json(res, r, 1);
+		if (m == NULL)
+			goto out;
+		cJSON_AddItemToArray(items, m);
+	}
+	if (cJSON_AddNumberToObject(body, "total", (double)total) == NULL ||
+	    cJSON_AddNumberToObject(body, "limit", (double)q->limit) == NULL ||
+	    cJSON_AddNumberToObject(body, "offset", (double)q->offset) == NULL)
+		goto out;
+	*out = body;
+	body = NULL;
+	st = DB_OK;
+out:
+	cJSON_Delete(body);
+	PQclear(res);
+	free(pattern);
+	return st;
+}
+
+/* ---- farout-admin members ---------------------------------------------------------------- */
+
+#define IMPORT_MAX_BYTES (64L * 1024 * 1024)
+
+static const char *db_failure(enum db_status st)
+{
+	switch (st) {
+	case DB_UNAVAILABLE:
+		return "the app database is unreachable (DATABASE_URL)";
+	case DB_CONFLICT:
+		return "a member with that discord_id already exists";
+	default:
+		return "the app database refused the statement (see the log line above)";
+	}
+}
+
+/* One tab-separated line; control characters (a Discord name may hold any) become '?'. */
+static void print_field(FILE *out, const char *s, char end)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	fputc(end, out);
+}
+
+static int cli_list(struct db *db, FILE *out, FILE *err)
+{
+	enum db_status st;
+	PGresult *res = db_exec(db,
+	                        "SELECT discord_id, rank, display_name FROM members"
+	                        " ORDER BY display_name, id",
+	                        0, NULL, &st);
+
+	if (res == NULL) {
+		fprintf(err, "members list: %s\n", db_failure(st));
+		return 1;
+	}
+	fprintf(out, "discord_id\trank\tdisplay_name\n");
+	for (int r = 0; r < PQntuples(res); r++) {
+		print_field(out, db_value(res, r, 0), '\t');
+		print_field(out, db_value(res, r, 1), '\t');
+		print_field(out, db_value(res, r, 2), '\n');
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int cli_set_rank(struct db *db, const char *discord_id, const char *rank, FILE *out,
+                        FILE *err)
+{
+	struct members_change c;
+	enum db_status st;
+	cJSON *member = NULL;
+	bool found = false;
+	int rc = 1;
+
+	memset(&c, 0, sizeof c);
+	if (!util_is_snowflake(discord_id)) {
+		fprintf(err, "members set-rank: the discord_id must be 1 to 20 digits\n");
+		goto out;
+	}
+	if (!members_is_rank(rank)) {
+		fprintf(err, "members set-rank: the rank must be 1 to 32 characters without control "
+		             "characters\n");
+		goto out;
+	}
+	if ((c.value[MEMBERS_RANK] = strdup(rank)) == NULL)
+		goto out;
+	c.set[MEMBERS_RANK] = true;
+	c.order[c.nset++] = MEMBERS_RANK;
+	st = members_update(db, discord_id, &c, &member, &found);
+	if (st != DB_OK)
+		fprintf(err, "members set-rank: %s\n", db_failure(st));
+	else if (!found)
+		fprintf(err, "members set-rank: no member has discord_id %s\n", discord_id);
+	else {
+		fprintf(out, "Rank of %s set to %s\n", discord_id, rank);
+		rc = 0;
+	}
+out:
+	cJSON_Delete(member);
+	members_change_cleanup(&c);
+	return rc;
+}
+
+static int read_file(const char *path, struct buf *b, FILE *err)
+{
+	char chunk[65536];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int rc = -1;
+
+	if (f == NULL) {
+		fprintf(err, "members import: cannot open %s\n", path);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(b, chunk, n) == -1) {
+			fprintf(err, "members import: %s is larger than %ld bytes\n", path, IMPORT_MAX_BYTES);
+			goto out;
+		}
+	if (ferror(f)) {
+		fprintf(err, "members import: cannot read %s\n", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	const struct members_change *x = *(const struct members_change *const *)a;
+	const struct members_change *y = *(const struct members_change *const *)b;
+
+	return strcmp(x->discord_id, y->discord_id);
+}
+
+/* The same discord_id twice in one file is a mistake an operator wants to hear about. */
+static bool has_duplicate_ids(struct members_change *changes, size_t n, FILE *err)
+{
+	struct members_change **sorted = calloc(n, sizeof *sorted);
+	bool dup = false;
+
+	if (sorted == NULL)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &changes[i];
+	qsort(sorted, n, sizeof *sorted, compare_ids);
+	for (size_t i = 1; i < n && !dup; i++)
+		if (strcmp(sorted[i - 1]->discord_id, sorted[i]->discord_id) == 0) {
+			fprintf(err, "members import: discord_id %s appears more than once\n",
+			        sorted[i]->discord_id);
+			dup = true;
+		}
+	free(sorted);
+	return dup;
+}
+
+static int cli_import(struct db *db, const char *path, FILE *out, FILE *err)
+{
+	struct members_change *changes = NULL;
+	struct buf text;
+	enum json_error jerr;
+	enum db_status st;
+	cJSON *root = NULL;
+	size_t n = 0, parsed = 0, created = 0;
+	char detail[256];
+	int rc = 1;
+	bool in_tx = false;
+
+	buf_init(&text, (size_t)IMPORT_MAX_BYTES);
+	if (read_file(path, &text, err) == -1)
+		goto out;
+	root = json_parse(text.data, text.len, &jerr);
+	if (root == NULL) {
+		fprintf(err, "members import: %s: %s\n", path, json_error_detail(jerr));
+		goto out;
+	}
+	if (!cJSON_IsArray(root)) {
+		fprintf(err, "members import: %s must hold a JSON array of members\n", path);
+		goto out;
+	}
+	n = (size_t)cJSON_GetArraySize(root);
+	if (n > 0 && (changes = calloc(n, sizeof *changes)) == NULL)
+		goto out;
+	/* Every entry is checked before the first write: a bad file changes nothing. */
+	for (const cJSON *item = root->child; item != NULL; item = item->next, parsed++) {
+		const char *field;
+		enum members_check ck = members_change_parse(item, MEMBERS_FOR_CREATE, &changes[parsed],
+		                                             &field, detail, sizeof detail);
+		if (ck != MEMBERS_CHECK_OK) {
+			fprintf(err, "members import: entry %zu: %s\n", parsed + 1,
+			        ck == MEMBERS_CHECK_NO_MEMORY ? "out of memory" : detail);
+			goto out;
+		}
+	}
+	if (has_duplicate_ids(changes, n, err))
+		goto out;
+	if ((st = db_begin(db)) != DB_OK) {
+		fprintf(err, "members import: %s\n", db_failure(st));
+		goto out;
+	}
+	in_tx = true;
+	for (size_t i = 0; i < n; i++) {
+		const char *values[MEMBERS_FIELD__MAX + 1];
+		struct buf sql;
+		PGresult *res;
+		int nv;
+
+		if (write_sql(&changes[i], WRITE_UPSERT, changes[i].discord_id, &sql, values, &nv) == -1)
+			goto out;
+		res = db_exec(db, sql.data, nv, values, &st);
+		buf_cleanup(&sql);
+		if (res == NULL) {
+			fprintf(err, "members import: entry %zu: %s\n", i + 1, db_failure(st));
+			goto out;
+		}
+		created += db_bool(res, 0, MEMBERS_NCOLUMNS);
+		PQclear(res);
+	}
+	if ((st = db_commit(db)) != DB_OK) {
+		fprintf(err, "members import: %s\n", db_failure(st));
+		goto out;
+	}
+	in_tx = false;
+	fprintf(out, "Imported %zu members: %zu created, %zu updated\n", n, created, n - created);
+	rc = 0;
+out:
+	if (in_tx)
+		db_rollback(db);
+	for (size_t i = 0; i < n && changes != NULL; i++)
+		members_change_cleanup(&changes[i]);
+	free(changes);
+	cJSON_Delete(root);
+	buf_cleanup(&text);
+	return rc;
+}
+
+int members_cli_usage(int argc, char **argv, FILE *err)
+{
+	if ((argc == 1 && strcmp(argv[0], "list") == 0) ||
+	    (argc == 3 && strcmp(argv[0], "set-rank") == 0) ||
+	    (argc == 2 && strcmp(argv[0], "import") == 0))
+		return 0;
+	fprintf(err, "usage: farout-admin members list | set-rank DISCORD_ID RANK | import FILE.json\n");
+	return 2;
+}
+
+int members_cli(struct db *db, int argc, char **argv, FILE *out, FILE *err)
+{
+	if (members_cli_usage(argc, argv, err) != 0)
+		return 2;
+	if (strcmp(argv[0], "list") == 0)
+		return cli_list(db, out, err);
+	if (strcmp(argv[0], "set-rank") == 0)
+		return cli_set_rank(db, argv[1], argv[2], out, err);
+	return cli_import(db, argv[1], out, err);
+}

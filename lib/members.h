@@ -1,0 +1,175 @@
+/*
+ * members — the rows of farout.members, their JSON (API.md "Member"), the
+ * directory search, and who may write which field.
+ *
+ * Requests reach the table in two steps. members_change_parse() turns a JSON
+ * body into a struct members_change: every key must name an entry of a fixed
+ * table of writable fields, every value is validated and kept as the text
+ * libpq will send (JSON text for the JSONB fields). members_update() and
+ * members_create() then build their statement from that fixed table only, so
+ * no byte of the request ever becomes SQL; values travel as $n parameters.
+ *
+ * Member JSON handed out (cJSON *) belongs to the caller (cJSON_Delete). The
+ * JSONB fields are raw items holding PostgreSQL's own JSON text, so numbers
+ * come out exactly as stored; print the tree rather than walking them.
+ */
+#ifndef FAROUT_MEMBERS_H
+#define FAROUT_MEMBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "db.h"
+
+#define MEMBERS_LIMIT_DEFAULT 50
+#define MEMBERS_LIMIT_MAX 200
+
+#define MEMBERS_DISPLAY_NAME_MAX 64 /* characters (code points), like varchar(64) */
+#define MEMBERS_BIO_MAX 2000
+#define MEMBERS_RANK_MAX 32
+#define MEMBERS_AVATAR_URL_MAX 512
+
+/* The writable fields, in the order of the API's Member object. */
+enum members_field {
+	MEMBERS_DISPLAY_NAME,
+	MEMBERS_BIO,
+	MEMBERS_AVATAR_URL,
+	MEMBERS_RANK,
+	MEMBERS_MISSIONS_COMPLETED,
+	MEMBERS_TRAININGS_COMPLETED,
+	MEMBERS_STATS,
+	MEMBERS_FIELD__MAX
+};
+
+/* A validated body. value[f] is the text sent to PostgreSQL; NULL with set[f] means SQL NULL. */
+struct members_change {
+	char *discord_id; /* POST only */
+	bool set[MEMBERS_FIELD__MAX];
+	char *value[MEMBERS_FIELD__MAX];
+	/* The fields in the order the request named them, for "the first field …" answers. */
+	enum members_field order[MEMBERS_FIELD__MAX];
+	size_t nset;
+};
+
+void members_change_cleanup(struct members_change *);
+
+enum members_check {
+	MEMBERS_CHECK_OK,
+	MEMBERS_CHECK_INVALID,       /* 400 invalid_request */
+	MEMBERS_CHECK_UNKNOWN_FIELD, /* 400 unknown_field */
+	MEMBERS_CHECK_NO_MEMORY,     /* 500 */
+};
+
+enum members_mode {
+	MEMBERS_FOR_PATCH,  /* at least one writable field */
+	MEMBERS_FOR_CREATE, /* also discord_id; discord_id and display_name required */
+};
+
+/*
+ * Checks a parsed body in the order the API promises: an object, no key
+ * twice, not empty, every key known (else UNKNOWN_FIELD naming the first
+ * unknown one), then every value. On failure detail holds one sentence for
+ * the error body, naming the field, and *field the field's key (borrowed from
+ * body) when one field is to blame, else NULL; *change is then empty but
+ * still needs members_change_cleanup.
+ */
+enum members_check members_change_parse(const cJSON *body, enum members_mode mode,
+                                        struct members_change *change, const char **field,
+                                        char *detail, size_t detail_len);
+
+/* Field validators, exposed for the unit tests and the import command. */
+bool members_is_display_name(const char *s);
+bool members_is_rank(const char *s);
+bool members_is_bio(const char *s);
+bool members_is_avatar_url(const char *s);
+
+enum members_permission {
+	MEMBERS_ALLOWED,
+	MEMBERS_FORBIDDEN,       /* 403 forbidden: a plain member writing someone else */
+	MEMBERS_FORBIDDEN_FIELD, /* 403 forbidden_field: *field names the first such field */
+};
+
+/*
+ * The API's write rules: the member themself (self) may write display_name
+ * and bio; an officer also rank, missions_completed, trainings_completed and
+ * stats, on anyone; an admin every field on anyone.
+ */
+enum members_permission members_change_allowed(const struct members_change *, enum role role,
+                                               bool self, const char **field);
+
+/*
+ * The statement members_update() runs, for the unit tests: the SET list comes
+ * from the fixed field table, $1 is the discord_id and the values follow in
+ * field order. sql and values (n of them, borrowed from change) are filled;
+ * the caller frees sql (buf_cleanup). 0, or -1 when out of memory.
+ */
+int members_update_sql(const struct members_change *, const char *discord_id, struct buf *sql,
+                       const char **values, int *n);
+
+/*
+ * The column list every statement returns, in the order members_row_to_json
+ * expects (alias m). Timestamps travel as whole Unix seconds and are written
+ * as RFC 3339 in C: to_char() on 100 timestamps costs a page of 50 members
+ * about 0.1 ms more.
+ */
+#define MEMBERS_TIME(col) "floor(date_part('epoch', " col "))::int8"
+#define MEMBERS_COLUMNS                                                                   \
+	"m.id, m.discord_id, m.display_name, m.bio, m.avatar_url, m.rank, "               \
+	"m.missions_completed, m.trainings_completed, m.stats, " MEMBERS_TIME("m.created_at") \
+	", " MEMBERS_TIME("m.updated_at")
+#define MEMBERS_NCOLUMNS 11
+
+/* The API.md Member object of a row read with MEMBERS_COLUMNS from col0. Caller cJSON_Deletes. */
+cJSON *members_row_to_json(const PGresult *, int row, int col0);
+
+/* By discord_id. *member is NULL when not found (or on failure). */
+enum db_status members_find(struct db *, const char *discord_id, cJSON **member, bool *found);
+
+struct members_query {
+	char *rank; /* NULL: every rank */
+	char *q;    /* NULL: no search; a case-insensitive substring of display_name */
+	long limit;
+	long offset;
+};
+
+/*
+ * Reads rank, q, limit and offset from a query string (limit defaults to 50,
+ * 1–200; offset to 0). Any other parameter, a parameter given twice, a bad
+ * escape or a value out of range is MEMBERS_CHECK_INVALID with detail naming
+ * the parameter. An empty q means no search. The query owns its strings.
+ */
+enum members_check members_query_parse(const char *query, struct members_query *,
+                                       char *detail, size_t detail_len);
+void members_query_cleanup(struct members_query *);
+
+/* {"items": [...], "total": N, "limit": L, "offset": O} into *out (caller cJSON_Deletes). */
+enum db_status members_list(struct db *, const struct members_query *, cJSON **out);
+
+/* *member is the new row; DB_CONFLICT when the discord_id exists. */
+enum db_status members_create(struct db *, const struct members_change *, cJSON **member);
+/* One UPDATE … RETURNING; *found false (and *member NULL) when no row has that discord_id. */
+enum db_status members_update(struct db *, const char *discord_id, const struct members_change *,
+                              cJSON **member, bool *found);
+enum db_status members_delete(struct db *, const char *discord_id, bool *found);
+
+/*
+ * The operators' `farout-admin members …` commands, on an open app database:
+ *   list                      every member: discord_id, rank, display_name (tab-separated)
+ *   set-rank DISCORD_ID RANK
+ *   import FILE.json          an array of objects shaped like the POST body; each is
+ *                             created, or its given fields updated when the discord_id
+ *                             exists; all or nothing, in one transaction
+ * argv[0] is the subcommand. Results go to out, one clear line per failure to
+ * err. Returns the exit status: 0 success, 1 failure, 2 usage. The database
+ * is touched only for a well-formed command.
+ */
+int members_cli(struct db *, int argc, char **argv, FILE *out, FILE *err);
+/* 0 when argv is one of the forms above, else the usage line on err and 2 (before any config). */
+int members_cli_usage(int argc, char **argv, FILE *err);
+
+#endif
