@@ -98,7 +98,7 @@ run: all
 	@FAROUT_BIN_DIR=$(abspath $(OUT)) conf/dev/run.sh
 
 bench: all
-	@FAROUT_BIN_DIR=$(abspath $(OUT)) tests/bench/bench.sh
+	@FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) tests/bench/bench.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/farout-auth/cgi-bin $(DESTDIR)$(PREFIX)/bin \
