@@ -70,9 +70,9 @@ $(OUT)/cgi-bin/%: $(OBJDIR)/cgi-bin/%.o $(LIBFAROUT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFAROUT) $(PKG_LIBS)
 
-$(OUT)/db/farout-admin: $(OBJDIR)/db/farout-admin.o $(LIBFAROUT)
+$(OUT)/db/farout-admin: $(OBJDIR)/db/farout-admin.o $(OBJDIR)/db/migrate.o $(LIBFAROUT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFAROUT) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBFAROUT) $(PKG_LIBS)
 
 $(OBJDIR)/tests/test_%: $(OBJDIR)/tests/unit/test_%.o $(LIBFAROUT)
 	@mkdir -p $(@D)

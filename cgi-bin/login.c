@@ -20,7 +20,6 @@
 #include "util.h"
 
 #define LOGIN_BODY_MAX (16 * 1024)
-#define NEW_PASSWORD_MIN 10
 /* One sign-in in this many also deletes a batch of expired rows. */
 #define PRUNE_ONE_IN 64
 
@@ -47,6 +46,37 @@ static void answer_throttled(struct http_resp *resp, long retry_after)
 	http_resp_header(resp, "Retry-After", secs);
 }
 
+/*
+ * The sign-in throttle before a password is checked, for user u (NULL when
+ * name matched nobody): true with the attempt's key in *key (caller frees),
+ * false with the answer (429, 503 or 500) already in resp.
+ */
+static bool throttle_allows(struct app *app, const struct http_req *req, const struct user *u,
+                            const char *name, const char *what, char **key,
+                            struct http_resp *resp)
+{
+	long retry_after = 0;
+	enum db_status st;
+
+	*key = throttle_user_key_new(u, name);
+	if (*key == NULL) {
+		answer_db_error(resp, DB_ERROR);
+		return false;
+	}
+	st = throttle_check(&app->auth_db, app->cfg, *key, req->remote_addr, &retry_after);
+	if (st != DB_OK) {
+		answer_db_error(resp, st);
+		return false;
+	}
+	if (retry_after > 0) {
+		log_info("%s refused: too many failures (%s)", what,
+		         u != NULL ? "known account" : "unknown name");
+		answer_throttled(resp, retry_after);
+		return false;
+	}
+	return true;
+}
+
 /* ---- request bodies ------------------------------------------------------- */
 
 struct credentials {
@@ -59,26 +89,6 @@ static void credentials_cleanup(struct credentials *c)
 	util_free_secret(c->username);
 	util_free_secret(c->password);
 	memset(c, 0, sizeof *c);
-}
-
-/* How often name appears as a field of a form body. */
-static int form_count(const char *form, size_t len, const char *name)
-{
-	const char *p = form, *end = form + len;
-	size_t n = strlen(name);
-	int count = 0;
-
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *field_end = amp != NULL ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(field_end - p));
-		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - p);
-
-		if (key_len == n && strncmp(p, name, n) == 0)
-			count++;
-		p = field_end + 1;
-	}
-	return count;
 }
 
 /* The JSON body as an object with no repeated keys, or NULL with a 400 in resp. */
@@ -144,7 +154,7 @@ static int credentials_from_form(const struct http_req *req, struct credentials 
 	const char *form = req->body.data != NULL ? req->body.data : "";
 	size_t len = req->body.len;
 
-	if (form_count(form, len, "username") != 1 || form_count(form, len, "password") != 1) {
+	if (http_form_count(form, len, "username") != 1 || http_form_count(form, len, "password") != 1) {
 		http_resp_error(resp, 400, "invalid_request", "username and password are each required once.");
 		return -1;
 	}
@@ -194,7 +204,6 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	struct user u;
 	bool found = false, ok;
 	char *key = NULL, *new_hash = NULL;
-	long retry_after = 0;
 	enum db_status st;
 
 	memset(&u, 0, sizeof u);
@@ -205,21 +214,8 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		answer_db_error(resp, st);
 		goto out;
 	}
-	key = throttle_user_key_new(found ? &u : NULL, c.username);
-	if (key == NULL) {
-		answer_db_error(resp, DB_ERROR);
+	if (!throttle_allows(app, req, found ? &u : NULL, c.username, "login", &key, resp))
 		goto out;
-	}
-	st = throttle_check(&app->auth_db, cfg, key, req->remote_addr, &retry_after);
-	if (st != DB_OK) {
-		answer_db_error(resp, st);
-		goto out;
-	}
-	if (retry_after > 0) {
-		log_info("login refused: too many failures (%s)", found ? "known account" : "unknown name");
-		answer_throttled(resp, retry_after);
-		goto out;
-	}
 
 	if (found && u.hashed_password != NULL) {
 		ok = password_verify(c.password, strlen(c.password), u.hashed_password);
@@ -348,21 +344,6 @@ out:
 	return rc;
 }
 
-/* API.md's policy; NULL when the new password is acceptable, else why not. */
-static const char *weak_reason(const struct user *u, const struct password_change *p)
-{
-	size_t n = strlen(p->next);
-
-	if (n < NEW_PASSWORD_MIN || n > PASSWORD_MAX_BYTES)
-		return "The new password must be 10 to 72 bytes long.";
-	if (u->hashed_password != NULL && p->current != NULL &&
-	    util_ct_equal(p->next, n, p->current, strlen(p->current)))
-		return "The new password must differ from the current one.";
-	if (strcasestr(p->next, u->username) != NULL)
-		return "The new password must not contain the username.";
-	return NULL;
-}
-
 /*
  * The new hash, the revocation of every session and the new session commit
  * together: a failure half way leaves the old password and sessions intact.
@@ -378,7 +359,7 @@ static enum db_status store_password(struct app *app, struct user *u, const char
 		return st;
 	st = users_set_password(&app->auth_db, u, hash, changed);
 	if (st == DB_OK && *changed)
-		st = auth_sessions_revoke_all(&app->auth_db, u->id);
+		st = auth_sessions_revoke_all(&app->auth_db, u->id, NULL);
 	if (st == DB_OK && *changed)
 		st = auth_session_start(app, u, token);
 	if (st == DB_OK && *changed)
@@ -398,7 +379,6 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	struct password_change p;
 	const char *weak;
 	char *key = NULL, *hash = NULL, *token = NULL;
-	long retry_after = 0;
 	bool changed = false;
 	enum db_status st;
 
@@ -407,27 +387,17 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		return;
 	if (read_password_change(req, ctx.user.hashed_password != NULL, &p, resp) == -1)
 		goto out;
-	weak = weak_reason(&ctx.user, &p);
+	/* A current password sent by a user who has none is nothing to compare with. */
+	weak = password_policy_check(p.next, strlen(p.next), ctx.user.username,
+	                             ctx.user.hashed_password != NULL ? p.current : NULL);
 	if (weak != NULL) {
 		http_resp_error(resp, 400, "weak_password", weak);
 		goto out;
 	}
 
 	/* Guessing the current password with a stolen session counts like guessing at login. */
-	key = throttle_user_key_new(&ctx.user, ctx.user.username);
-	if (key == NULL) {
-		answer_db_error(resp, DB_ERROR);
+	if (!throttle_allows(app, req, &ctx.user, ctx.user.username, "password change", &key, resp))
 		goto out;
-	}
-	st = throttle_check(&app->auth_db, cfg, key, req->remote_addr, &retry_after);
-	if (st != DB_OK) {
-		answer_db_error(resp, st);
-		goto out;
-	}
-	if (retry_after > 0) {
-		answer_throttled(resp, retry_after);
-		goto out;
-	}
 	if (ctx.user.hashed_password != NULL &&
 	    !password_verify(p.current, strlen(p.current), ctx.user.hashed_password)) {
 		st = throttle_record_failure(&app->auth_db, cfg, key, req->remote_addr);

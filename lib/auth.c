@@ -1,6 +1,7 @@
 #include "auth.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,13 +417,22 @@ enum db_status auth_session_revoke(struct db *db, const char *user_id, const cha
 	              2, params);
 }
 
-enum db_status auth_sessions_revoke_all(struct db *db, const char *user_id)
+enum db_status auth_sessions_revoke_all(struct db *db, const char *user_id, long *revoked)
 {
 	const char *params[1] = {user_id};
+	enum db_status st;
+	PGresult *res;
+	long n = 0;
 
-	return db_run(db,
+	res = db_exec(db,
 	              "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-	              1, params);
+	              1, params, &st);
+	if (res != NULL && util_parse_long(PQcmdTuples(res), 0, LONG_MAX, &n) == -1)
+		n = 0;
+	if (revoked != NULL)
+		*revoked = n;
+	PQclear(res);
+	return st;
 }
 
 void auth_sessions_prune(struct db *db)

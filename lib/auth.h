@@ -86,8 +86,8 @@ bool auth_presented_session(const struct app *, const struct http_req *, char **
                             char **jti, bool *via_cookie);
 /* Marks one session revoked (a no-op when it already is or does not exist). */
 enum db_status auth_session_revoke(struct db *, const char *user_id, const char *jti);
-/* Marks every live session of a user revoked. */
-enum db_status auth_sessions_revoke_all(struct db *, const char *user_id);
+/* Marks every live session of a user revoked; how many into *revoked unless it is NULL. */
+enum db_status auth_sessions_revoke_all(struct db *, const char *user_id, long *revoked);
 /* Deletes a bounded batch of sessions expired for over a day; errors are logged, never fatal. */
 void auth_sessions_prune(struct db *);
 

@@ -163,25 +163,55 @@ static int form_decode(const char *s, size_t n, char **out)
 	return 0;
 }
 
+/* The next "key=value" field of a form from *p: false at the end. */
+struct form_field {
+	const char *key, *value;
+	size_t key_len, value_len;
+};
+
+static bool next_field(const char **p, const char *end, struct form_field *f)
+{
+	const char *amp, *field_end, *eq;
+
+	if (*p >= end)
+		return false;
+	amp = memchr(*p, '&', (size_t)(end - *p));
+	field_end = amp != NULL ? amp : end;
+	eq = memchr(*p, '=', (size_t)(field_end - *p));
+	f->key = *p;
+	f->key_len = (size_t)((eq != NULL ? eq : field_end) - *p);
+	f->value = eq != NULL ? eq + 1 : field_end;
+	f->value_len = (size_t)(field_end - f->value);
+	*p = field_end + 1;
+	return true;
+}
+
+static bool is_key(const struct form_field *f, const char *name)
+{
+	return strlen(name) == f->key_len && strncmp(f->key, name, f->key_len) == 0;
+}
+
 int http_form_get(const char *form, size_t len, const char *name, char **out)
 {
-	const char *p = form, *end = form + len;
-	size_t n = strlen(name);
+	const char *p = form;
+	struct form_field f;
 
 	*out = NULL;
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *field_end = amp != NULL ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(field_end - p));
-		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - p);
-
-		if (key_len == n && strncmp(p, name, n) == 0) {
-			const char *v = eq != NULL ? eq + 1 : field_end;
-			return form_decode(v, (size_t)(field_end - v), out) == 0 ? 1 : -1;
-		}
-		p = field_end + 1;
-	}
+	while (next_field(&p, form + len, &f))
+		if (is_key(&f, name))
+			return form_decode(f.value, f.value_len, out) == 0 ? 1 : -1;
 	return 0;
+}
+
+int http_form_count(const char *form, size_t len, const char *name)
+{
+	const char *p = form;
+	struct form_field f;
+	int count = 0;
+
+	while (next_field(&p, form + len, &f))
+		count += is_key(&f, name);
+	return count;
 }
 
 int http_query_get(const struct http_req *req, const char *name, char **out)
@@ -191,26 +221,22 @@ int http_query_get(const struct http_req *req, const char *name, char **out)
 
 bool http_form_has_unknown(const char *form, size_t len, const char *const *allowed)
 {
-	const char *p = form, *end = form + len;
+	const char *p = form;
+	struct form_field f;
 	unsigned seen = 0;
 
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *field_end = amp != NULL ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(field_end - p));
-		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - p);
+	while (next_field(&p, form + len, &f)) {
 		bool known = false;
 
 		for (unsigned i = 0; allowed[i] != NULL && i < 32; i++)
-			if (strlen(allowed[i]) == key_len && strncmp(p, allowed[i], key_len) == 0) {
+			if (is_key(&f, allowed[i])) {
 				if (seen & (1u << i))
 					return true;
 				seen |= 1u << i;
 				known = true;
 			}
-		if (!known && key_len > 0)
+		if (!known && f.key_len > 0)
 			return true;
-		p = field_end + 1;
 	}
 	return false;
 }

@@ -50,6 +50,8 @@ char *http_req_cookie_dup(const struct http_req *, const char *name);
  * when the encoding is malformed or the value holds a NUL byte.
  */
 int http_form_get(const char *form, size_t len, const char *name, char **out);
+/* How many times name appears as a field of the form. */
+int http_form_count(const char *form, size_t len, const char *name);
 /* The same for the request's query string. */
 int http_query_get(const struct http_req *, const char *name, char **out);
 /* True when the form or query holds any field not in the NULL-terminated allowed list, or one twice. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <crypt.h>
 
@@ -102,4 +103,32 @@ bool password_verify_dummy(const char *password, size_t len, int cost)
 		h = crypt_new("x", 1, setting);
 	util_free_secret(h);
 	return false;
+}
+
+/* Whether needle is in the len bytes at s, ignoring ASCII case (the programs use the C locale). */
+static bool contains_ignoring_case(const char *s, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; n <= len && i <= len - n; i++)
+		if (strncasecmp(s + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+const char *password_policy_check(const char *pw, size_t len, const char *username,
+                                  const char *current)
+{
+	_Static_assert(PASSWORD_MIN_BYTES == 10 && PASSWORD_MAX_BYTES == 72,
+	               "the reason below names the limits");
+
+	if (pw == NULL || len < PASSWORD_MIN_BYTES || len > PASSWORD_MAX_BYTES)
+		return "The new password must be 10 to 72 bytes long.";
+	if (memchr(pw, '\0', len) != NULL)
+		return "The new password must not contain a NUL byte.";
+	if (current != NULL && util_ct_equal(pw, len, current, strlen(current)))
+		return "The new password must differ from the current one.";
+	if (username != NULL && *username != '\0' && contains_ignoring_case(pw, len, username))
+		return "The new password must not contain the username.";
+	return NULL;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define PASSWORD_MIN_BYTES 10
 #define PASSWORD_MAX_BYTES 72
 
 /* A new $2b$ hash (caller frees), or NULL when the password is unusable (NUL, > 72 bytes) or on failure. */
@@ -22,5 +23,16 @@ bool password_verify(const char *password, size_t len, const char *hash);
 bool password_verify_dummy(const char *password, size_t len, int cost);
 /* The cost of a bcrypt hash, or -1 when it is not one. */
 int password_hash_cost(const char *hash);
+
+/*
+ * API.md's rule for a new password pw of len bytes: PASSWORD_MIN_BYTES to
+ * PASSWORD_MAX_BYTES long, no NUL byte, not equal to current, not containing
+ * username in any case. current is NULL when it is not known (an operator
+ * setting someone's password), username NULL or "" when there is none.
+ * Returns NULL when pw is acceptable, else one sentence saying why not
+ * (static, never naming the password).
+ */
+const char *password_policy_check(const char *pw, size_t len, const char *username,
+                                  const char *current);
 
 #endif

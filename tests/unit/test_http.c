@@ -357,6 +357,18 @@ static void test_header_injection_refused(void **state)
 	http_resp_cleanup(&resp);
 }
 
+/* http_resp_error's body, parsed; resp stays for the caller to look at and clean up. */
+static cJSON *error_body(struct http_resp *resp, int status, const char *code, const char *detail)
+{
+	cJSON *body;
+
+	http_resp_init(resp);
+	assert_int_equal(http_resp_error(resp, status, code, detail), 0);
+	body = cJSON_Parse(resp->body.data);
+	assert_non_null(body);
+	return body;
+}
+
 static void test_error_body_shape(void **state)
 {
 	struct http_resp resp;
@@ -364,11 +376,8 @@ static void test_error_body_shape(void **state)
 	int n = 0;
 
 	(void)state;
-	http_resp_init(&resp);
-	assert_int_equal(http_resp_error(&resp, 400, "invalid_request", "The body is not valid JSON."), 0);
+	body = error_body(&resp, 400, "invalid_request", "The body is not valid JSON.");
 	assert_int_equal(resp.status, 400);
-	body = cJSON_Parse(resp.body.data);
-	assert_non_null(body);
 	assert_true(cJSON_IsObject(body));
 	cJSON_ArrayForEach(item, body)
 		n++;
@@ -404,40 +413,42 @@ static void test_error_detail_is_escaped(void **state)
 	cJSON *body;
 
 	(void)state;
-	http_resp_init(&resp);
-	http_resp_error(&resp, 403, "forbidden_field", "You may not write \"rank\".\n");
-	body = cJSON_Parse(resp.body.data);
-	assert_non_null(body);
+	body = error_body(&resp, 403, "forbidden_field", "You may not write \"rank\".\n");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(body, "detail")->valuestring,
 	                    "You may not write \"rank\".\n");
 	cJSON_Delete(body);
 	http_resp_cleanup(&resp);
 }
 
-static void test_cookie_attributes(void **state)
+/* On the wire, a 204 that sets farout_session. */
+static char *cookie_wire(const char *value, long max_age, unsigned flags)
 {
 	struct http_resp resp;
 	char *wire;
 
-	(void)state;
 	http_resp_init(&resp);
-	assert_int_equal(http_resp_cookie(&resp, "farout_session", "tok.en", 604800, 0), 0);
+	assert_int_equal(http_resp_cookie(&resp, "farout_session", value, max_age, flags), 0);
 	http_resp_empty(&resp, 204);
 	wire = serialized(&resp);
+	http_resp_cleanup(&resp);
+	return wire;
+}
+
+static void test_cookie_attributes(void **state)
+{
+	char *wire;
+
+	(void)state;
+	wire = cookie_wire("tok.en", 604800, 0);
 	assert_non_null(strstr(wire, "\r\nSet-Cookie: farout_session=tok.en; Path=/; HttpOnly; "
 	                             "SameSite=Lax; Max-Age=604800\r\n"));
 	assert_null(strstr(wire, "Secure"));
 	free(wire);
-	http_resp_cleanup(&resp);
 
-	http_resp_init(&resp);
-	assert_int_equal(http_resp_cookie(&resp, "farout_session", "", 0, HTTP_COOKIE_SECURE), 0);
-	http_resp_empty(&resp, 204);
-	wire = serialized(&resp);
+	wire = cookie_wire("", 0, HTTP_COOKIE_SECURE);
 	assert_non_null(strstr(wire, "\r\nSet-Cookie: farout_session=; Path=/; HttpOnly; "
 	                             "SameSite=Lax; Max-Age=0; Secure\r\n"));
 	free(wire);
-	http_resp_cleanup(&resp);
 }
 
 static void test_status_texts(void **state)

@@ -30,15 +30,23 @@ static char *repeat_new(const char *unit, size_t times)
 
 /* ---- validators ------------------------------------------------------------ */
 
+/* is_valid takes max repetitions of unit and refuses one more. */
+static void assert_length_limit(bool (*is_valid)(const char *), const char *unit, size_t max)
+{
+	char *at = repeat_new(unit, max), *over = repeat_new(unit, max + 1);
+
+	assert_true(is_valid(at));
+	assert_false(is_valid(over));
+	free(at);
+	free(over);
+}
+
 static void test_display_name_bounds(void **state)
 {
-	char *s64 = repeat_new("é", 64), *s65 = repeat_new("é", 65);
-
 	(void)state;
 	assert_true(members_is_display_name("N"));
 	assert_true(members_is_display_name("Nelly the Pilot"));
-	assert_true(members_is_display_name(s64)); /* characters, not bytes */
-	assert_false(members_is_display_name(s65));
+	assert_length_limit(members_is_display_name, "é", 64); /* characters, not bytes */
 	assert_false(members_is_display_name(""));
 	assert_false(members_is_display_name("   "));
 	assert_false(members_is_display_name("two\nlines"));
@@ -47,36 +55,24 @@ static void test_display_name_bounds(void **state)
 	assert_false(members_is_display_name("c1\xc2\x85"));  /* U+0085 NEXT LINE */
 	assert_false(members_is_display_name("bad\xff utf8")); /* not UTF-8 */
 	assert_false(members_is_display_name(NULL));
-	free(s64);
-	free(s65);
 }
 
 static void test_rank_bounds(void **state)
 {
-	char *s32 = repeat_new("r", 32), *s33 = repeat_new("r", 33);
-
 	(void)state;
 	assert_true(members_is_rank("officer"));
-	assert_true(members_is_rank(s32));
-	assert_false(members_is_rank(s33));
+	assert_length_limit(members_is_rank, "r", 32);
 	assert_false(members_is_rank(""));
 	assert_false(members_is_rank("a\rb"));
-	free(s32);
-	free(s33);
 }
 
 static void test_bio_bounds(void **state)
 {
-	char *s2000 = repeat_new("ü", 2000), *s2001 = repeat_new("ü", 2001);
-
 	(void)state;
 	assert_true(members_is_bio(""));
 	assert_true(members_is_bio("line one\nline two\ttabbed\r\n"));
-	assert_true(members_is_bio(s2000));
-	assert_false(members_is_bio(s2001));
+	assert_length_limit(members_is_bio, "ü", 2000);
 	assert_false(members_is_bio("bell\a"));
-	free(s2000);
-	free(s2001);
 }
 
 static void test_avatar_url_rules(void **state)

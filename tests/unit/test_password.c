@@ -1,6 +1,7 @@
 /* password: bcrypt through libcrypt — new $2b$ hashes, hashes made by other
  * libraries ($2a$/$2b$/$2y$ known vectors), the 72-byte limit without a
- * truncated match, NUL bytes, and cost parsing. Cost 4 keeps the suite fast. */
+ * truncated match, NUL bytes, cost parsing, and the policy for new passwords.
+ * Cost 4 keeps the suite fast. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -212,6 +213,83 @@ static void test_dummy_never_matches(void **state)
 	assert_false(password_verify_dummy("a\0b", 3, FAST));
 }
 
+/* ---- the policy for new passwords (API.md: 10-72 bytes, not the current one, not the name) -- */
+
+#define TOO_SHORT_OR_LONG "The new password must be 10 to 72 bytes long."
+#define HAS_NUL "The new password must not contain a NUL byte."
+#define IS_CURRENT "The new password must differ from the current one."
+#define HAS_NAME "The new password must not contain the username."
+
+static const char *policy(const char *pw, const char *username, const char *current)
+{
+	return password_policy_check(pw, strlen(pw), username, current);
+}
+
+/* Bytes, not characters: 5 two-byte letters are long enough, 37 characters may be too long. */
+static void test_policy_length_in_bytes(void **state)
+{
+	char pw[80];
+
+	(void)state;
+	memset(pw, 'p', sizeof pw);
+	assert_null(password_policy_check(pw, 10, "nelly", NULL));
+	assert_null(password_policy_check(pw, 72, "nelly", NULL));
+	assert_string_equal(password_policy_check(pw, 9, "nelly", NULL), TOO_SHORT_OR_LONG);
+	assert_string_equal(password_policy_check(pw, 73, "nelly", NULL), TOO_SHORT_OR_LONG);
+	assert_string_equal(password_policy_check(pw, 0, "nelly", NULL), TOO_SHORT_OR_LONG);
+	assert_string_equal(password_policy_check(NULL, 0, "nelly", NULL), TOO_SHORT_OR_LONG);
+	assert_null(policy("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "nelly", NULL));
+	assert_string_equal(policy("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x", "nelly", NULL),
+	                    TOO_SHORT_OR_LONG);
+}
+
+static void test_policy_nul_byte(void **state)
+{
+	(void)state;
+	assert_string_equal(password_policy_check("abcdefghij\0klm", 14, "nelly", NULL), HAS_NUL);
+	assert_string_equal(password_policy_check("\0bcdefghijk", 11, "nelly", NULL), HAS_NUL);
+	/* The terminator after len is not part of the password. */
+	assert_null(password_policy_check("abcdefghij", 10, "nelly", NULL));
+}
+
+static void test_policy_username_any_case(void **state)
+{
+	(void)state;
+	assert_string_equal(policy("my-nelly-password", "nelly", NULL), HAS_NAME);
+	assert_string_equal(policy("My-NELLY-Password", "nelly", NULL), HAS_NAME);
+	assert_string_equal(policy("my-password-NeLlY", "NELLY", NULL), HAS_NAME);
+	assert_string_equal(policy("nelly.smith", "nelly.smith", NULL), HAS_NAME);
+	assert_null(policy("my-nelli-password", "nelly", NULL));
+	assert_null(policy("a-long-password", "a-long-password-and-more", NULL));
+	/* Only the first len bytes are the password. */
+	assert_null(password_policy_check("0123456789nelly", 10, "nelly", NULL));
+	/* No name, nothing to avoid. */
+	assert_null(policy("my-nelly-password", NULL, NULL));
+	assert_null(policy("my-nelly-password", "", NULL));
+}
+
+static void test_policy_current_password(void **state)
+{
+	(void)state;
+	assert_string_equal(policy("Old-Password-1", "nelly", "Old-Password-1"), IS_CURRENT);
+	assert_null(policy("old-password-1", "nelly", "Old-Password-1"));
+	assert_null(policy("Old-Password-12", "nelly", "Old-Password-1"));
+	assert_null(policy("Old-Password-1", "nelly", "Old-Password-12"));
+	assert_null(policy("Old-Password-1", "nelly", NULL));
+	assert_null(password_policy_check("Old-Password-1x", 14, "nelly", "Old-Password-1x"));
+	assert_string_equal(password_policy_check("Old-Password-1x", 14, "nelly", "Old-Password-1"),
+	                    IS_CURRENT);
+}
+
+/* A password breaking several rules is told about the first: length, NUL, current, name. */
+static void test_policy_order(void **state)
+{
+	(void)state;
+	assert_string_equal(policy("nelly", "nelly", "nelly"), TOO_SHORT_OR_LONG);
+	assert_string_equal(password_policy_check("nelly-\0-nelly", 13, "nelly", NULL), HAS_NUL);
+	assert_string_equal(policy("nelly-password", "nelly", "nelly-password"), IS_CURRENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +304,11 @@ int main(void)
 		cmocka_unit_test(test_cost_parsing),
 		cmocka_unit_test(test_cost_range_for_new_hashes),
 		cmocka_unit_test(test_dummy_never_matches),
+		cmocka_unit_test(test_policy_length_in_bytes),
+		cmocka_unit_test(test_policy_nul_byte),
+		cmocka_unit_test(test_policy_username_any_case),
+		cmocka_unit_test(test_policy_current_password),
+		cmocka_unit_test(test_policy_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
