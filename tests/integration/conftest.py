@@ -15,7 +15,10 @@ import signal
 
 import pytest
 
-from harness import Stack
+# The shared helpers' asserts explain a failure as the tests' own do.
+pytest.register_assert_rewrite("helpers")
+
+from harness import Stack  # noqa: E402  (after the registration, which must come first)
 
 
 def _terminate(signum, frame):

@@ -103,7 +103,8 @@ def _kill_group(pid, sig):
         pass
 
 
-def _wait_until(predicate, timeout, interval=0.05):
+def wait_until(predicate, timeout, interval=0.05):
+    """predicate()'s first true value, or its last value once timeout seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -454,7 +455,7 @@ class Stack:
 
     def _wait_program(self, name):
         proc, sock = self.procs[name], self.socket_path(name)
-        ok = _wait_until(lambda: proc.poll() is not None or _can_connect(sock), START_TIMEOUT)
+        ok = wait_until(lambda: proc.poll() is not None or _can_connect(sock), START_TIMEOUT)
         if proc.poll() is not None or not ok:
             tail = "\n".join(self.log_text(name).splitlines()[-10:])
             raise StackError(f"{name} did not start (exit {proc.poll()}); its log ends:\n{tail}")
@@ -554,7 +555,7 @@ class Stack:
             except requests.RequestException:
                 return False
 
-        if not _wait_until(healthy, START_TIMEOUT, 0.1) or self.nginx.poll() is not None:
+        if not wait_until(healthy, START_TIMEOUT, 0.1) or self.nginx.poll() is not None:
             error_log = ngdir / "error.log"
             tail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
             raise StackError(f"nginx or /api/health did not come up "

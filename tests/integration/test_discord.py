@@ -8,6 +8,7 @@ clicked Authorize.
 """
 
 import base64
+import functools
 import hashlib
 import threading
 import time
@@ -17,7 +18,9 @@ import jwt
 import pytest
 import requests
 
+import helpers
 from harness import ADMIN_PASSWORD, ADMIN_USERNAME
+from helpers import SIGN_IN_KEYS
 
 TIMEOUT = 15
 NEW_PASSWORD = "Farout-Operator-Passphrase-77"
@@ -30,15 +33,8 @@ JSON = {"Accept": "application/json"}
 # ---- helpers -------------------------------------------------------------------
 
 
-def assert_error(r, status, code):
-    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text[:300]}"
-    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
-    body = r.json()
-    assert body.get("error") == code, body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    assert set(body) == {"error", "detail"}, body
-    assert r.headers.get("Cache-Control") == "no-store"
-    return body
+# Every error of the Discord routes is exactly {"error", "detail"}, never cached.
+assert_error = functools.partial(helpers.assert_error, exact=True, no_store=True)
 
 
 def set_cookies(r):
@@ -230,7 +226,7 @@ def test_new_user_json_mode(clean):
     assert r.status_code == 200, r.text
     assert r.headers["Cache-Control"] == "no-store"
     body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "must_change_password", "user"}
+    assert set(body) == SIGN_IN_KEYS
     assert body["token_type"] == "bearer"
     assert body["must_change_password"] is False
     user = body["user"]

@@ -18,31 +18,11 @@ import pytest
 import requests
 
 import fcgi_client
-from harness import ADMIN_PASSWORD, ADMIN_USERNAME, PROGRAMS, REPO, group_members, pid_alive
+from harness import ADMIN_PASSWORD, ADMIN_USERNAME, PROGRAMS, REPO, group_members, pid_alive, wait_until
+from helpers import OTHER_PASSWORD, PASSWORD, assert_error
 
 HEALTH_OK = {"status": "ok", "auth_db": "ok", "app_db": "ok"}
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"
-STRONG_PASSWORD = "Correct-Horse-9-Battery"
-OTHER_PASSWORD = "Another-Long-Pass-42"
-
-
-def wait_for(predicate, timeout=10.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def assert_error(r, status, code):
-    """The contract's error shape: {"error": code, "detail": "<sentence>"} as JSON."""
-    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text[:300]}"
-    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
-    body = r.json()
-    assert body.get("error") == code, body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    return body
 
 
 def assert_security_headers(r):
@@ -131,7 +111,7 @@ def test_health_503_while_postgres_is_down_then_recovers(stack):
     finally:
         stack.start_postgres()
 
-    assert wait_for(lambda: healthy_in_a_row(stack), 10), \
+    assert wait_until(lambda: healthy_in_a_row(stack), 10), \
         "health did not come back within 10 s of PostgreSQL's restart"
     assert requests.get(stack.url("/api/health"), timeout=10).json() == HEALTH_OK
     # Recovered by reconnecting, not by restarting: the same processes serve.
@@ -156,7 +136,7 @@ def test_requests_after_a_postgres_restart_succeed(clean):
 
 
 def test_health_names_the_database_that_is_down(stack):
-    assert wait_for(lambda: healthy_in_a_row(stack), 10)
+    assert wait_until(lambda: healthy_in_a_row(stack), 10)
     # The app database alone refuses connections: auth stays ok.
     stack.sql("auth", "ALTER DATABASE farout ALLOW_CONNECTIONS false")
     try:
@@ -167,7 +147,7 @@ def test_health_names_the_database_that_is_down(stack):
         assert (body["status"], body["auth_db"], body["app_db"]) == ("down", "ok", "down"), body
     finally:
         stack.sql("auth", "ALTER DATABASE farout ALLOW_CONNECTIONS true")
-    assert wait_for(lambda: requests.get(stack.url("/api/health"), timeout=10).status_code == 200, 10)
+    assert wait_until(lambda: requests.get(stack.url("/api/health"), timeout=10).status_code == 200, 10)
 
 
 # --- process model -----------------------------------------------------------------
@@ -181,7 +161,7 @@ def test_killed_worker_is_replaced(stack):
         p, w = stack.program_pids("me")
         return len(w) == 2 and workers[0] not in w and p == parent
 
-    assert wait_for(replaced, 10), f"no replacement worker: {stack.program_pids('me')}"
+    assert wait_until(replaced, 10), f"no replacement worker: {stack.program_pids('me')}"
     for _ in range(4):
         r = requests.get(stack.url("/api/health"), timeout=10)
         assert r.status_code == 200 and r.json() == HEALTH_OK
@@ -373,8 +353,8 @@ def test_login_body_limit_is_16_kib(clean):
 
 
 def test_members_body_limit_is_64_kib(clean):
-    clean.add_user("boss", STRONG_PASSWORD, role="admin")
-    token = clean.login("boss", STRONG_PASSWORD)
+    clean.add_user("boss", PASSWORD, role="admin")
+    token = clean.login("boss", PASSWORD)
     body = json.dumps({"discord_id": "123", "display_name": "x", "bio": "b" * (64 * 1024)}).encode()
     r = requests.post(clean.url("/api/members"), data=body, timeout=10,
                       headers={"Content-Type": "application/json",
@@ -403,11 +383,11 @@ def test_program_down_is_503_json(stack):
 
 
 def test_login_burst_is_not_cut_off_by_nginx(clean):
-    clean.add_user("burst", STRONG_PASSWORD)
+    clean.add_user("burst", PASSWORD)
     started = time.monotonic()
     for i in range(40):
         r = requests.post(clean.url("/api/auth/login"),
-                          json={"username": "burst", "password": STRONG_PASSWORD}, timeout=10)
+                          json={"username": "burst", "password": PASSWORD}, timeout=10)
         assert r.status_code == 200, f"login {i + 1} of 40: {r.status_code} {r.text}"
     assert time.monotonic() - started < 30
 
@@ -452,7 +432,7 @@ def test_security_headers_on_every_response(clean):
 def test_request_id_reaches_the_program(stack):
     r = requests.get(stack.url("/api/health"), timeout=10)
     rid = r.headers["X-Request-Id"]
-    assert wait_for(lambda: rid in stack.log_text("me"), 5), "the program did not log nginx's request id"
+    assert wait_until(lambda: rid in stack.log_text("me"), 5), "the program did not log nginx's request id"
 
 
 def test_nginx_login_flood_limit_is_json_429(clean):
@@ -479,15 +459,15 @@ def test_nginx_login_flood_limit_is_json_429(clean):
 
 
 def test_officers_area_is_guarded_by_auth_request(clean):
-    clean.add_user("mia", STRONG_PASSWORD, role="member")
-    clean.add_user("olga", STRONG_PASSWORD, role="officer")
+    clean.add_user("mia", PASSWORD, role="member")
+    clean.add_user("olga", PASSWORD, role="officer")
     r = requests.get(clean.url("/officers/"), timeout=10)
     assert_error(r, 401, "not_authenticated")
     assert_security_headers(r)
-    member = clean.login("mia", STRONG_PASSWORD)
+    member = clean.login("mia", PASSWORD)
     r = requests.get(clean.url("/officers/"), headers={"Authorization": f"Bearer {member}"}, timeout=10)
     assert_error(r, 403, "forbidden")
-    officer = clean.login("olga", STRONG_PASSWORD)
+    officer = clean.login("olga", PASSWORD)
     admin = clean.login(ADMIN_USERNAME, ADMIN_PASSWORD)
     has_page = (REPO / "www" / "officers" / "index.html").exists()
     for headers in ({"Authorization": f"Bearer {officer}"}, {"Cookie": f"farout_session={officer}"},
@@ -669,48 +649,48 @@ def test_migrate_status(clean):
 
 def test_user_add_forces_a_password_change(clean):
     r = clean.admin("user", "add", "carol", "--email", "carol@example.org", "--role", "officer",
-                    input=STRONG_PASSWORD + "\n")
+                    input=PASSWORD + "\n")
     assert r.returncode == 0, output(r)
     assert "carol" in output(r)
     row = user_row(clean, "carol")
     assert row["role"] == "officer" and row["email"] == "carol@example.org"
     assert row["must_change"] is True and row["active"] is True
-    assert bcrypt.checkpw(STRONG_PASSWORD.encode(), row["hash"].encode())
+    assert bcrypt.checkpw(PASSWORD.encode(), row["hash"].encode())
     login = requests.post(clean.url("/api/auth/login"),
-                          json={"username": "carol", "password": STRONG_PASSWORD}, timeout=10)
+                          json={"username": "carol", "password": PASSWORD}, timeout=10)
     assert login.status_code == 200 and login.json()["must_change_password"] is True
 
 
 def test_user_add_keep(clean):
-    r = clean.admin("user", "add", "dan", "--keep", input=STRONG_PASSWORD + "\n")
+    r = clean.admin("user", "add", "dan", "--keep", input=PASSWORD + "\n")
     assert r.returncode == 0, output(r)
     row = user_row(clean, "dan")
     assert row["must_change"] is False and row["role"] == "member"
 
 
 def test_user_add_duplicate_is_refused(clean):
-    clean.add_user("carol", STRONG_PASSWORD)
+    clean.add_user("carol", PASSWORD)
     r = clean.admin("user", "add", "carol", input=OTHER_PASSWORD + "\n")
     assert r.returncode != 0 and "carol" in r.stderr, output(r)
     assert clean.sql("auth", "SELECT count(*) FROM users WHERE username = 'carol'")[0][0] == 1
-    assert bcrypt.checkpw(STRONG_PASSWORD.encode(), user_row(clean, "carol")["hash"].encode())
+    assert bcrypt.checkpw(PASSWORD.encode(), user_row(clean, "carol")["hash"].encode())
 
 
 def test_user_add_bad_role_is_refused(clean):
-    r = clean.admin("user", "add", "erin", "--role", "superuser", input=STRONG_PASSWORD + "\n")
+    r = clean.admin("user", "add", "erin", "--role", "superuser", input=PASSWORD + "\n")
     assert r.returncode != 0, output(r)
     assert "superuser" in r.stderr or "role" in r.stderr.lower(), r.stderr
     assert user_row(clean, "erin") is None
 
 
-@pytest.mark.parametrize("args", [("user", "add", "frank", STRONG_PASSWORD),
-                                  ("user", "add", "frank", "--password", STRONG_PASSWORD),
-                                  ("user", "add", "frank", f"--password={STRONG_PASSWORD}")])
+@pytest.mark.parametrize("args", [("user", "add", "frank", PASSWORD),
+                                  ("user", "add", "frank", "--password", PASSWORD),
+                                  ("user", "add", "frank", f"--password={PASSWORD}")])
 def test_user_password_as_an_argument_is_refused(clean, args):
-    r = clean.admin(*args, input=STRONG_PASSWORD + "\n")
+    r = clean.admin(*args, input=PASSWORD + "\n")
     assert r.returncode != 0, output(r)
     assert user_row(clean, "frank") is None
-    assert STRONG_PASSWORD not in output(r)
+    assert PASSWORD not in output(r)
 
 
 @pytest.mark.parametrize("password", ["", "\n", "short\n", "x" * 73 + "\n"])
@@ -722,23 +702,23 @@ def test_user_add_empty_or_weak_password_is_refused(clean, password):
 
 
 def test_user_passwd(clean):
-    clean.add_user("hank", STRONG_PASSWORD)
+    clean.add_user("hank", PASSWORD)
     r = clean.admin("user", "passwd", "hank", input=OTHER_PASSWORD + "\n")
     assert r.returncode == 0, output(r)
     row = user_row(clean, "hank")
     assert bcrypt.checkpw(OTHER_PASSWORD.encode(), row["hash"].encode())
     assert row["must_change"] is True
     old = requests.post(clean.url("/api/auth/login"),
-                        json={"username": "hank", "password": STRONG_PASSWORD}, timeout=10)
+                        json={"username": "hank", "password": PASSWORD}, timeout=10)
     assert_error(old, 401, "invalid_credentials")
-    r = clean.admin("user", "passwd", "hank", "--keep", input=STRONG_PASSWORD + "\n")
+    r = clean.admin("user", "passwd", "hank", "--keep", input=PASSWORD + "\n")
     assert r.returncode == 0, output(r)
     assert user_row(clean, "hank")["must_change"] is False
-    clean.login("hank", STRONG_PASSWORD)
+    clean.login("hank", PASSWORD)
 
 
 def test_user_passwd_weak_password_is_refused(clean):
-    clean.add_user("hank", STRONG_PASSWORD)
+    clean.add_user("hank", PASSWORD)
     before = user_row(clean, "hank")["hash"]
     r = clean.admin("user", "passwd", "hank", input="short\n")
     assert r.returncode != 0, output(r)
@@ -746,7 +726,7 @@ def test_user_passwd_weak_password_is_refused(clean):
 
 
 def test_user_role(clean):
-    clean.add_user("ivy", STRONG_PASSWORD)
+    clean.add_user("ivy", PASSWORD)
     r = clean.admin("user", "role", "ivy", "officer")
     assert r.returncode == 0, output(r)
     assert user_row(clean, "ivy")["role"] == "officer"
@@ -756,21 +736,21 @@ def test_user_role(clean):
 
 
 def test_user_disable_and_enable(clean):
-    clean.add_user("jack", STRONG_PASSWORD)
+    clean.add_user("jack", PASSWORD)
     r = clean.admin("user", "disable", "jack")
     assert r.returncode == 0, output(r)
     assert user_row(clean, "jack")["active"] is False
     r = requests.post(clean.url("/api/auth/login"),
-                      json={"username": "jack", "password": STRONG_PASSWORD}, timeout=10)
+                      json={"username": "jack", "password": PASSWORD}, timeout=10)
     assert_error(r, 403, "account_disabled")
     r = clean.admin("user", "enable", "jack")
     assert r.returncode == 0, output(r)
     assert user_row(clean, "jack")["active"] is True
-    clean.login("jack", STRONG_PASSWORD)
+    clean.login("jack", PASSWORD)
 
 
 @pytest.mark.parametrize("args,stdin", [
-    (("user", "passwd", "nosuchuser"), STRONG_PASSWORD + "\n"),
+    (("user", "passwd", "nosuchuser"), PASSWORD + "\n"),
     (("user", "role", "nosuchuser", "officer"), None),
     (("user", "disable", "nosuchuser"), None),
     (("user", "enable", "nosuchuser"), None),
@@ -782,7 +762,7 @@ def test_user_commands_on_an_unknown_user(clean, args, stdin):
 
 
 def test_user_list_shows_users_without_hashes(clean):
-    clean.add_user("kate", STRONG_PASSWORD, role="officer", email="kate@example.org")
+    clean.add_user("kate", PASSWORD, role="officer", email="kate@example.org")
     r = clean.admin("user", "list")
     assert r.returncode == 0, output(r)
     assert "admin" in r.stdout and "kate" in r.stdout

@@ -11,6 +11,7 @@ Choices this suite pins down where API.md leaves room:
 - logout while the auth database is down is 503, not a 204 that revoked nothing.
 """
 
+import functools
 import json
 import re
 import statistics
@@ -22,44 +23,16 @@ import jwt
 import pytest
 import requests
 
-import fcgi_client
-from harness import ADMIN_PASSWORD, ADMIN_USERNAME, PROGRAMS
-
-PASSWORD = "Correct-Horse-9-Battery"
-OTHER_PASSWORD = "Another-Long-Pass-42"
-COOKIE_RE = (r"farout_session=([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+); "
-             r"Path=/; HttpOnly; SameSite=Lax; Max-Age=604800")
+import helpers
+from harness import ADMIN_PASSWORD, ADMIN_USERNAME
+from helpers import (OTHER_PASSWORD, PASSWORD, SESSION_COOKIE_RE, SIGN_IN_KEYS, USER_KEYS, get, insert_user,
+                     login, login_response, post, settle)
 
 
 # ---- helpers ---------------------------------------------------------------------
 
-def assert_error(r, status, code):
-    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text[:300]}"
-    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
-    body = r.json()
-    assert body.get("error") == code, body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    assert set(body) == {"error", "detail"}, body
-    return body
-
-
-def is_nginx_flood_limit(r):
-    # nginx's own first line of defence (limit_req), not the database throttle under test.
-    return r.status_code == 429 and "from this address" in r.text
-
-
-def post(stack, path, **kwargs):
-    kwargs.setdefault("timeout", 30)
-    for _ in range(10):
-        r = requests.post(stack.url(path), **kwargs)
-        if not is_nginx_flood_limit(r):
-            return r
-        time.sleep(1.1)
-    return r
-
-
-def login(stack, username, password, **kwargs):
-    return post(stack, "/api/auth/login", json={"username": username, "password": password}, **kwargs)
+# Every error of login and logout is exactly {"error", "detail"}.
+assert_error = functools.partial(helpers.assert_error, exact=True)
 
 
 def login_form(stack, fields):
@@ -68,12 +41,7 @@ def login_form(stack, fields):
 
 
 def me(stack, token=None, cookie=None):
-    headers = {}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    if cookie is not None:
-        headers["Cookie"] = f"farout_session={cookie}"
-    return requests.get(stack.url("/api/auth/me"), headers=headers, timeout=30)
+    return get(stack, "/api/auth/me", token, cookie)
 
 
 def failures(stack):
@@ -91,52 +59,26 @@ def addr_failures(stack):
 
 
 def add_user(stack, username, password=PASSWORD, role="member", email=None):
+    """A user made by farout-admin, as an operator would; returns its id."""
     stack.add_user(username, password, role=role, email=email)
     return stack.sql("auth", "SELECT id FROM users WHERE username = %s", (username,))[0][0]
-
-
-def hash_of(password, cost=4):
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
-
-
-def settle(stack):
-    """After PostgreSQL went away, lets every worker of every program find out
-    (and reconnect) before the next test relies on it."""
-    params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/api/health", "REQUEST_URI": "/api/health",
-              "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1"}
-    for name in PROGRAMS:
-        ok_in_a_row, deadline = 0, time.monotonic() + 20
-        while ok_in_a_row < 6 and time.monotonic() < deadline:
-            headers, _ = fcgi_client.request(stack.socket_path(name), params)
-            ok_in_a_row = ok_in_a_row + 1 if headers.status == 200 else 0
-            if headers.status != 200:
-                time.sleep(0.1)
-        assert ok_in_a_row >= 6, f"{name} did not recover"
-
-
-def insert_user(stack, username, hashed=None, email=None, discord_id=None, active=True):
-    return stack.sql("auth", """
-        INSERT INTO users (username, hashed_password, email, discord_id, is_active)
-        VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-                     (username, hashed, email, discord_id, active))[0][0]
 
 
 # ---- success ---------------------------------------------------------------------------
 
 def test_login_json_answers_the_contract_body(clean):
     uid = add_user(clean, "nelly", email="nelly@example.org", role="officer")
-    r = login(clean, "nelly", PASSWORD)
+    r = login_response(clean, "nelly", PASSWORD)
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "application/json; charset=utf-8"
     assert r.headers["Cache-Control"] == "no-store"
     body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "must_change_password", "user"}
+    assert set(body) == SIGN_IN_KEYS
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 7 * 86400
     assert body["must_change_password"] is False
     user = body["user"]
-    assert set(user) == {"id", "username", "discord_id", "discriminator", "avatar", "email", "role",
-                         "must_change_password", "is_active", "created_at", "last_login"}
+    assert set(user) == USER_KEYS
     assert user["id"] == uid and isinstance(user["id"], int)
     assert user["username"] == "nelly"
     assert user["email"] == "nelly@example.org"
@@ -153,7 +95,7 @@ def test_login_json_answers_the_contract_body(clean):
 def test_login_sets_last_login(clean):
     add_user(clean, "nelly")
     assert clean.sql("auth", "SELECT last_login FROM users WHERE username = 'nelly'")[0][0] is None
-    r = login(clean, "nelly", PASSWORD)
+    r = login_response(clean, "nelly", PASSWORD)
     assert r.status_code == 200
     (age,) = clean.sql("auth", """SELECT extract(epoch FROM now() - last_login)
                                    FROM users WHERE username = 'nelly'""")[0]
@@ -163,11 +105,11 @@ def test_login_sets_last_login(clean):
 
 def test_login_session_cookie_attributes(clean):
     add_user(clean, "nelly")
-    r = login(clean, "nelly", PASSWORD)
+    r = login_response(clean, "nelly", PASSWORD)
     assert r.status_code == 200
     cookies = [v for k, v in r.raw.headers.items() if k.lower() == "set-cookie"]
     assert len(cookies) == 1, cookies
-    m = re.fullmatch(COOKIE_RE, cookies[0])
+    m = re.fullmatch(SESSION_COOKIE_RE, cookies[0])
     assert m, cookies[0]
     assert m.group(1) == r.json()["access_token"]
     assert "Secure" not in cookies[0]  # PUBLIC_URL is http:// here
@@ -179,7 +121,7 @@ def test_cookie_is_secure_when_public_url_is_https(clean):
     add_user(clean, "nelly")
     try:
         clean.restart_program("login", {"PUBLIC_URL": "https://farout.example"})
-        r = login(clean, "nelly", PASSWORD)
+        r = login_response(clean, "nelly", PASSWORD)
         assert r.status_code == 200, r.text
         cookie = r.headers["Set-Cookie"]
         assert cookie.endswith("; Path=/; HttpOnly; SameSite=Lax; Max-Age=604800; Secure"), cookie
@@ -193,7 +135,7 @@ def test_login_form_body(clean):
     assert r.status_code == 200, r.text
     assert r.json()["user"]["username"] == "nelly"
     # Percent-encoding and '+' decode as a browser form sends them.
-    insert_user(clean, "space man", hashed=hash_of("p@ss word+&=%10chars"))
+    insert_user(clean, "space man", "p@ss word+&=%10chars")
     body = urllib.parse.urlencode({"username": "space man", "password": "p@ss word+&=%10chars"})
     r = post(clean, "/api/auth/login", data=body,
              headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
@@ -203,24 +145,24 @@ def test_login_form_body(clean):
 def test_login_by_email_case_insensitive(clean):
     add_user(clean, "nelly", email="Nelly@Example.org")
     for name in ("Nelly@Example.org", "nelly@example.org", "NELLY@EXAMPLE.ORG"):
-        r = login(clean, name, PASSWORD)
+        r = login_response(clean, name, PASSWORD)
         assert r.status_code == 200, (name, r.text)
         assert r.json()["user"]["username"] == "nelly"
 
 
 def test_username_match_wins_over_email(clean):
     # A username may contain '@'; the exact username is preferred over someone's email.
-    insert_user(clean, "owner", hashed=hash_of(PASSWORD), email="x@example.org")
-    insert_user(clean, "x@example.org", hashed=hash_of(OTHER_PASSWORD))
-    r = login(clean, "x@example.org", OTHER_PASSWORD)
+    insert_user(clean, "owner", email="x@example.org")
+    insert_user(clean, "x@example.org", OTHER_PASSWORD)
+    r = login_response(clean, "x@example.org", OTHER_PASSWORD)
     assert r.status_code == 200 and r.json()["user"]["username"] == "x@example.org"
-    assert_error(login(clean, "x@example.org", PASSWORD), 401, "invalid_credentials")
+    assert_error(login_response(clean, "x@example.org", PASSWORD), 401, "invalid_credentials")
 
 
 def test_username_is_exact_not_case_folded(clean):
     add_user(clean, "nelly")
-    assert_error(login(clean, "Nelly", PASSWORD), 401, "invalid_credentials")
-    assert_error(login(clean, "nelly ", PASSWORD), 401, "invalid_credentials")
+    assert_error(login_response(clean, "Nelly", PASSWORD), 401, "invalid_credentials")
+    assert_error(login_response(clean, "nelly ", PASSWORD), 401, "invalid_credentials")
 
 
 def test_extra_fields_are_ignored(clean):
@@ -231,7 +173,7 @@ def test_extra_fields_are_ignored(clean):
 
 
 def test_seeded_admin_logs_in_with_a_pending_change(clean):
-    r = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
+    r = login_response(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["must_change_password"] is True
@@ -244,8 +186,8 @@ def test_seeded_admin_logs_in_with_a_pending_change(clean):
 
 def test_each_login_is_its_own_session(clean):
     uid = add_user(clean, "nelly")
-    t1 = login(clean, "nelly", PASSWORD).json()["access_token"]
-    t2 = login(clean, "nelly", PASSWORD).json()["access_token"]
+    t1 = login(clean, "nelly")
+    t2 = login(clean, "nelly")
     assert t1 != t2
     rows = clean.sql("auth", "SELECT jti FROM sessions WHERE user_id = %s", (uid,))
     assert len(rows) == 2
@@ -257,12 +199,12 @@ def test_each_login_is_its_own_session(clean):
 
 def test_unknown_wrong_and_passwordless_are_identical_401(clean):
     add_user(clean, "nelly")
-    insert_user(clean, "discordonly", hashed=None, discord_id="80351110224678912")
+    insert_user(clean, "discordonly", password=None, discord_id="80351110224678912")
     answers = [
-        login(clean, "nobody-here", PASSWORD),
-        login(clean, "nelly", "Wrong-Password-123"),
-        login(clean, "discordonly", PASSWORD),
-        login(clean, "discordonly", ""),
+        login_response(clean, "nobody-here", PASSWORD),
+        login_response(clean, "nelly", "Wrong-Password-123"),
+        login_response(clean, "discordonly", PASSWORD),
+        login_response(clean, "discordonly", ""),
     ]
     bodies = set()
     for r in answers:
@@ -287,7 +229,7 @@ def test_failures_cost_a_bcrypt_check_even_for_unknown_users(clean):
     """
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
     insert_user(clean, "slowhash", hashed=hashed)
-    insert_user(clean, "nopass", hashed=None)
+    insert_user(clean, "nopass", password=None)
     try:
         clean.restart_program("login", {"BCRYPT_COST": "10", "LOGIN_MAX_FAILURES": "1000"})
 
@@ -302,13 +244,13 @@ def test_failures_cost_a_bcrypt_check_even_for_unknown_users(clean):
         r, floor = timed(lambda: post(clean, "/api/auth/login", data=b"{",
                                       headers={"Content-Type": "application/json"}))
         assert_error(r, 400, "invalid_request")
-        r, unknown = timed(lambda: login(clean, "nobody-at-all", PASSWORD))
+        r, unknown = timed(lambda: login_response(clean, "nobody-at-all", PASSWORD))
         assert_error(r, 401, "invalid_credentials")
-        r, wrong = timed(lambda: login(clean, "slowhash", "Wrong-Password-123"))
+        r, wrong = timed(lambda: login_response(clean, "slowhash", "Wrong-Password-123"))
         assert_error(r, 401, "invalid_credentials")
-        r, nopass = timed(lambda: login(clean, "nopass", PASSWORD))
+        r, nopass = timed(lambda: login_response(clean, "nopass", PASSWORD))
         assert_error(r, 401, "invalid_credentials")
-        r, right = timed(lambda: login(clean, "slowhash", PASSWORD))
+        r, right = timed(lambda: login_response(clean, "slowhash", PASSWORD))
         assert r.status_code == 200
 
         for label, t in (("unknown", unknown), ("wrong", wrong), ("nopass", nopass)):
@@ -321,8 +263,8 @@ def test_failures_cost_a_bcrypt_check_even_for_unknown_users(clean):
 def test_disabled_user_right_password_is_403_wrong_is_401(clean):
     add_user(clean, "nelly")
     clean.sql("auth", "UPDATE users SET is_active = false WHERE username = 'nelly'")
-    assert_error(login(clean, "nelly", PASSWORD), 403, "account_disabled")
-    assert_error(login(clean, "nelly", "Wrong-Password-123"), 401, "invalid_credentials")
+    assert_error(login_response(clean, "nelly", PASSWORD), 403, "account_disabled")
+    assert_error(login_response(clean, "nelly", "Wrong-Password-123"), 401, "invalid_credentials")
     assert clean.sql("auth", "SELECT count(*) FROM sessions")[0][0] == 0
 
 
@@ -333,15 +275,15 @@ def test_password_over_72_bytes_never_matches(clean):
     # A hash of the 72-byte password: bcrypt would accept any longer string with that prefix.
     clean.sql("auth", "UPDATE users SET hashed_password = %s WHERE id = %s",
               (bcrypt.hashpw(exact.encode(), bcrypt.gensalt(4)).decode(), uid))
-    assert login(clean, "nelly", exact).status_code == 200
-    assert_error(login(clean, "nelly", longer), 401, "invalid_credentials")
-    assert_error(login(clean, "nelly", exact + "A" * 100), 401, "invalid_credentials")
+    assert login_response(clean, "nelly", exact).status_code == 200
+    assert_error(login_response(clean, "nelly", longer), 401, "invalid_credentials")
+    assert_error(login_response(clean, "nelly", exact + "A" * 100), 401, "invalid_credentials")
     # Multi-byte characters count in bytes: 24 × 3 bytes = 72 works, 25 × 3 does not.
     euro72 = "€" * 24
     clean.sql("auth", "UPDATE users SET hashed_password = %s WHERE id = %s",
               (bcrypt.hashpw(euro72.encode(), bcrypt.gensalt(4)).decode(), uid))
-    assert login(clean, "nelly", euro72).status_code == 200
-    assert_error(login(clean, "nelly", euro72 + "€"), 401, "invalid_credentials")
+    assert login_response(clean, "nelly", euro72).status_code == 200
+    assert_error(login_response(clean, "nelly", euro72 + "€"), 401, "invalid_credentials")
 
 
 def test_nul_byte_never_truncates_a_password(clean):
@@ -355,7 +297,7 @@ def test_nul_byte_never_truncates_a_password(clean):
              headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert_error(r, 400, "invalid_request")
     assert "Set-Cookie" not in r.headers
-    assert login(clean, "nelly", "abcdefghij").status_code == 200
+    assert login_response(clean, "nelly", "abcdefghij").status_code == 200
 
 
 # ---- bcrypt from elsewhere, and re-hashing --------------------------------------------------
@@ -368,9 +310,9 @@ def test_hash_made_by_python_bcrypt_verifies(clean, prefix):
     else:
         hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4, prefix=prefix)).decode()
     insert_user(clean, "imported", hashed=hashed)
-    r = login(clean, "imported", PASSWORD)
+    r = login_response(clean, "imported", PASSWORD)
     assert r.status_code == 200, r.text
-    assert_error(login(clean, "imported", PASSWORD + "x"), 401, "invalid_credentials")
+    assert_error(login_response(clean, "imported", PASSWORD + "x"), 401, "invalid_credentials")
     # Same cost as configured (4): kept as it is.
     assert clean.sql("auth", "SELECT hashed_password FROM users WHERE username = 'imported'")[0][0] == hashed
 
@@ -380,14 +322,14 @@ def test_lower_cost_hash_is_rehashed_on_login(clean):
     insert_user(clean, "oldhash", hashed=old)
     try:
         clean.restart_program("login", {"BCRYPT_COST": "5"})
-        assert_error(login(clean, "oldhash", "Wrong-Password-123"), 401, "invalid_credentials")
+        assert_error(login_response(clean, "oldhash", "Wrong-Password-123"), 401, "invalid_credentials")
         assert clean.sql("auth", "SELECT hashed_password FROM users WHERE username = 'oldhash'")[0][0] == old
-        r = login(clean, "oldhash", PASSWORD)
+        r = login_response(clean, "oldhash", PASSWORD)
         assert r.status_code == 200, r.text
         (new,) = clean.sql("auth", "SELECT hashed_password FROM users WHERE username = 'oldhash'")[0]
         assert new != old and new.startswith("$2b$05$"), new
         assert bcrypt.checkpw(PASSWORD.encode(), new.encode())
-        assert login(clean, "oldhash", PASSWORD).status_code == 200
+        assert login_response(clean, "oldhash", PASSWORD).status_code == 200
         assert clean.sql("auth", "SELECT hashed_password FROM users WHERE username = 'oldhash'")[0][0] == new
     finally:
         clean.restart_program("login")
@@ -468,34 +410,34 @@ def test_sixth_attempt_is_429_even_with_the_right_password(clean):
     add_user(clean, "nelly")
     add_user(clean, "bystander")
     for i in range(5):
-        assert_error(login(clean, "nelly", f"Wrong-Password-{i}"), 401, "invalid_credentials")
+        assert_error(login_response(clean, "nelly", f"Wrong-Password-{i}"), 401, "invalid_credentials")
     assert user_failures(clean, "nelly") == 5
-    r = login(clean, "nelly", PASSWORD)
+    r = login_response(clean, "nelly", PASSWORD)
     assert_error(r, 429, "too_many_attempts")
     retry = int(r.headers["Retry-After"])
     assert 880 <= retry <= 900, retry
     assert "Set-Cookie" not in r.headers
     # Refused attempts do not count.
-    assert_error(login(clean, "nelly", "Wrong-Password-x"), 429, "too_many_attempts")
+    assert_error(login_response(clean, "nelly", "Wrong-Password-x"), 429, "too_many_attempts")
     assert user_failures(clean, "nelly") == 5
     # Other accounts are unaffected.
-    assert login(clean, "bystander", PASSWORD).status_code == 200
+    assert login_response(clean, "bystander", PASSWORD).status_code == 200
 
 
 def test_username_and_email_share_one_count(clean):
     add_user(clean, "nelly", email="nelly@example.org")
     for name in ("nelly", "nelly@example.org", "NELLY@example.org", "nelly", "Nelly@Example.org"):
-        assert_error(login(clean, name, "Wrong-Password-123"), 401, "invalid_credentials")
+        assert_error(login_response(clean, name, "Wrong-Password-123"), 401, "invalid_credentials")
     assert user_failures(clean, "nelly") == 5
-    assert_error(login(clean, "nelly@example.org", PASSWORD), 429, "too_many_attempts")
-    assert_error(login(clean, "nelly", PASSWORD), 429, "too_many_attempts")
+    assert_error(login_response(clean, "nelly@example.org", PASSWORD), 429, "too_many_attempts")
+    assert_error(login_response(clean, "nelly", PASSWORD), 429, "too_many_attempts")
 
 
 def test_unknown_names_are_throttled_like_accounts(clean):
     # Otherwise the throttle would tell which names exist.
     for i in range(5):
-        assert_error(login(clean, "ghost", f"Wrong-{i}"), 401, "invalid_credentials")
-    r = login(clean, "ghost", "Wrong-5")
+        assert_error(login_response(clean, "ghost", f"Wrong-{i}"), 401, "invalid_credentials")
+    r = login_response(clean, "ghost", "Wrong-5")
     assert_error(r, 429, "too_many_attempts")
     assert int(r.headers["Retry-After"]) > 0
     # The table keeps a digest of the name, never the name itself.
@@ -504,19 +446,19 @@ def test_unknown_names_are_throttled_like_accounts(clean):
     # An unknown email is folded to lower case, like a real one would match.
     for name in ("Ghost@Example.org", "ghost@example.org", "GHOST@EXAMPLE.ORG", "ghost@Example.org",
                  "ghost@example.ORG"):
-        assert_error(login(clean, name, "Wrong"), 401, "invalid_credentials")
-    assert_error(login(clean, "ghost@example.org", "Wrong"), 429, "too_many_attempts")
+        assert_error(login_response(clean, name, "Wrong"), 401, "invalid_credentials")
+    assert_error(login_response(clean, "ghost@example.org", "Wrong"), 429, "too_many_attempts")
 
 
 def test_success_clears_the_account_count(clean):
     add_user(clean, "nelly")
     for i in range(4):
-        assert_error(login(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
-    assert login(clean, "nelly", PASSWORD).status_code == 200
+        assert_error(login_response(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
+    assert login_response(clean, "nelly", PASSWORD).status_code == 200
     assert user_failures(clean, "nelly") == 0
     for i in range(4):
-        assert_error(login(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
-    assert login(clean, "nelly", PASSWORD).status_code == 200
+        assert_error(login_response(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
+    assert login_response(clean, "nelly", PASSWORD).status_code == 200
     # The address's count is not the account's: it keeps the eight failures.
     assert addr_failures(clean) == 8
 
@@ -525,13 +467,13 @@ def test_address_is_throttled_at_four_times_the_limit(clean):
     add_user(clean, "nelly")
     # 20 failures spread over names that each stay under their own limit.
     for i in range(20):
-        assert_error(login(clean, f"someone{i % 5}-{i // 5}", "Wrong"), 401, "invalid_credentials")
+        assert_error(login_response(clean, f"someone{i % 5}-{i // 5}", "Wrong"), 401, "invalid_credentials")
     assert addr_failures(clean) == 20
-    r = login(clean, "nelly", PASSWORD)
+    r = login_response(clean, "nelly", PASSWORD)
     assert_error(r, 429, "too_many_attempts")
     assert 880 <= int(r.headers["Retry-After"]) <= 900
     # X-Forwarded-For is not trusted to pick another address.
-    r = login(clean, "nelly", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9"})
+    r = login_response(clean, "nelly", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9"})
     assert_error(r, 429, "too_many_attempts")
     assert addr_failures(clean) == 20
 
@@ -539,9 +481,9 @@ def test_address_is_throttled_at_four_times_the_limit(clean):
 def test_counters_hold_across_processes(clean):
     add_user(clean, "nelly")
     for i in range(5):
-        assert_error(login(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
+        assert_error(login_response(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
     clean.restart_program("login")
-    assert_error(login(clean, "nelly", PASSWORD), 429, "too_many_attempts")
+    assert_error(login_response(clean, "nelly", PASSWORD), 429, "too_many_attempts")
 
 
 def test_window_passes_and_counting_starts_again(clean):
@@ -549,14 +491,14 @@ def test_window_passes_and_counting_starts_again(clean):
     try:
         clean.restart_program("login", {"LOGIN_WINDOW_SECONDS": "2", "LOGIN_MAX_FAILURES": "2"})
         for i in range(2):
-            assert_error(login(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
-        r = login(clean, "nelly", PASSWORD)
+            assert_error(login_response(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
+        r = login_response(clean, "nelly", PASSWORD)
         assert_error(r, 429, "too_many_attempts")
         assert 1 <= int(r.headers["Retry-After"]) <= 2
         time.sleep(2.2)
-        assert_error(login(clean, "nelly", "Wrong-again"), 401, "invalid_credentials")
+        assert_error(login_response(clean, "nelly", "Wrong-again"), 401, "invalid_credentials")
         assert user_failures(clean, "nelly") == 1
-        assert login(clean, "nelly", PASSWORD).status_code == 200
+        assert login_response(clean, "nelly", PASSWORD).status_code == 200
     finally:
         clean.restart_program("login")
 
@@ -568,7 +510,7 @@ def test_expired_counters_are_pruned_by_logins(clean):
     add_user(clean, "nelly")
     # One sign-in in 64 prunes a batch: 800 tries make a miss vanishingly unlikely.
     for _ in range(800):
-        assert login(clean, "nelly", PASSWORD).status_code == 200
+        assert login_response(clean, "nelly", PASSWORD).status_code == 200
         if clean.sql("auth", "SELECT count(*) FROM login_attempts")[0][0] == 0:
             break
     assert clean.sql("auth", "SELECT count(*) FROM login_attempts")[0][0] == 0
@@ -578,9 +520,9 @@ def test_expired_counters_are_pruned_by_logins(clean):
 
 def test_logout_with_bearer_revokes_the_session(clean):
     add_user(clean, "nelly")
-    token = login(clean, "nelly", PASSWORD).json()["access_token"]
-    other = login(clean, "nelly", PASSWORD).json()["access_token"]
-    r = post(clean, "/api/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    token = login(clean, "nelly")
+    other = login(clean, "nelly")
+    r = post(clean, "/api/auth/logout", token)
     assert r.status_code == 204, r.text
     assert r.content == b""
     assert r.headers["Set-Cookie"] == "farout_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
@@ -590,7 +532,7 @@ def test_logout_with_bearer_revokes_the_session(clean):
     # Only that session.
     assert me(clean, other).status_code == 200
     # Logging out twice is still 204.
-    assert post(clean, "/api/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert post(clean, "/api/auth/logout", token).status_code == 204
 
 
 @pytest.mark.parametrize("headers", [
@@ -608,38 +550,36 @@ def test_logout_without_a_valid_token_is_204(clean, headers):
 
 def test_logout_with_cookie_needs_the_own_origin(clean):
     add_user(clean, "nelly")
-    token = login(clean, "nelly", PASSWORD).json()["access_token"]
-    cookie = {"Cookie": f"farout_session={token}"}
+    token = login(clean, "nelly")
     for extra in ({}, {"Origin": "http://evil.example"}, {"Origin": "null"},
                   {"Referer": "http://evil.example/page"}):
-        r = post(clean, "/api/auth/logout", headers={**cookie, **extra})
+        r = post(clean, "/api/auth/logout", cookie=token, headers=extra)
         assert_error(r, 403, "csrf_failed")
         assert "Set-Cookie" not in r.headers
         assert me(clean, cookie=token).status_code == 200
-    r = post(clean, "/api/auth/logout", headers={**cookie, "Origin": clean.public_url})
+    r = post(clean, "/api/auth/logout", cookie=token, headers={"Origin": clean.public_url})
     assert r.status_code == 204
     assert_error(me(clean, cookie=token), 401, "not_authenticated")
 
-    token = login(clean, "nelly", PASSWORD).json()["access_token"]
-    r = post(clean, "/api/auth/logout",
-             headers={"Cookie": f"farout_session={token}", "Referer": clean.public_url + "/account"})
+    token = login(clean, "nelly")
+    r = post(clean, "/api/auth/logout", cookie=token, headers={"Referer": clean.public_url + "/account"})
     assert r.status_code == 204
     assert_error(me(clean, token), 401, "not_authenticated")
 
 
 def test_logout_works_for_a_disabled_user(clean):
     add_user(clean, "nelly")
-    token = login(clean, "nelly", PASSWORD).json()["access_token"]
+    token = login(clean, "nelly")
     clean.sql("auth", "UPDATE users SET is_active = false WHERE username = 'nelly'")
-    assert post(clean, "/api/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert post(clean, "/api/auth/logout", token).status_code == 204
     clean.sql("auth", "UPDATE users SET is_active = true WHERE username = 'nelly'")
     # Enabling the account again does not bring the session back.
     assert_error(me(clean, token), 401, "not_authenticated")
 
 
 def test_logout_of_a_pending_change_user(clean):
-    token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD).json()["access_token"]
-    assert post(clean, "/api/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
+    assert post(clean, "/api/auth/logout", token).status_code == 204
     assert_error(me(clean, token), 401, "not_authenticated")
 
 
@@ -647,14 +587,14 @@ def test_logout_of_a_pending_change_user(clean):
 
 def test_login_is_503_while_the_database_is_down_then_recovers(clean):
     add_user(clean, "nelly")
-    token = login(clean, "nelly", PASSWORD).json()["access_token"]
+    token = login(clean, "nelly")
     clean.stop_postgres()
     try:
-        assert_error(login(clean, "nelly", PASSWORD), 503, "unavailable")
-        assert_error(post(clean, "/api/auth/logout", headers={"Authorization": f"Bearer {token}"}),
+        assert_error(login_response(clean, "nelly", PASSWORD), 503, "unavailable")
+        assert_error(post(clean, "/api/auth/logout", token),
                      503, "unavailable")
     finally:
         clean.start_postgres()
         settle(clean)
-    assert login(clean, "nelly", PASSWORD).status_code == 200
-    assert post(clean, "/api/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert login_response(clean, "nelly", PASSWORD).status_code == 200
+    assert post(clean, "/api/auth/logout", token).status_code == 204

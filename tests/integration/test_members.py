@@ -15,6 +15,7 @@ Choices this suite pins down where API.md leaves room:
   detail; POST answers 201 with a Location header.
 """
 
+import functools
 import http.client
 import json
 import re
@@ -23,13 +24,11 @@ import time
 import pytest
 import requests
 
+import helpers
 from harness import ADMIN_PASSWORD, ADMIN_USERNAME
+from helpers import MEMBER_KEYS, PASSWORD, TIMEOUT, change_admin_password, get, login, login_response, request
 
-PASSWORD = "password-1234"
-TIMEOUT = 30
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-MEMBER_KEYS = {"id", "discord_id", "display_name", "bio", "avatar_url", "rank",
-               "missions_completed", "trainings_completed", "stats", "created_at", "updated_at"}
 
 ALICE = "80351110224678912"
 BOB = "80351110224678913"
@@ -39,14 +38,8 @@ MAX_SNOWFLAKE = "18446744073709551615"
 
 # ---- helpers ---------------------------------------------------------------------
 
-def request(stack, method, path, token=None, cookie=None, headers=None, **kwargs):
-    h = dict(headers or {})
-    if token is not None:
-        h["Authorization"] = f"Bearer {token}"
-    if cookie is not None:
-        h["Cookie"] = f"farout_session={cookie}"
-    kwargs.setdefault("timeout", TIMEOUT)
-    return requests.request(method, stack.url(path), headers=h, **kwargs)
+# The members program answers every error with Cache-Control: no-store.
+assert_error = functools.partial(helpers.assert_error, no_store=True)
 
 
 class RawResponse:
@@ -71,10 +64,6 @@ def raw_get(stack, path, token):
         conn.close()
 
 
-def get(stack, path, token=None, **kwargs):
-    return request(stack, "GET", path, token, **kwargs)
-
-
 def patch(stack, discord_id, body, token=None, **kwargs):
     return request(stack, "PATCH", f"/api/members/{discord_id}", token, json=body, **kwargs)
 
@@ -87,38 +76,19 @@ def delete(stack, discord_id, token=None, **kwargs):
     return request(stack, "DELETE", f"/api/members/{discord_id}", token, **kwargs)
 
 
-def assert_error(r, status, code, field=None):
-    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text[:300]}"
-    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
-    assert r.headers.get("Cache-Control") == "no-store", r.headers
-    body = r.json()
-    assert body.get("error") == code, body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    if field is not None:
-        assert body.get("field") == field, body
-        assert field in body["detail"], body
-    return body
-
-
-def login(stack, username, password=PASSWORD):
-    """A token from POST /api/auth/login, waiting out nginx's flood limit if a burst hits it."""
-    for _ in range(20):
-        r = requests.post(stack.url("/api/auth/login"),
-                          json={"username": username, "password": password}, timeout=TIMEOUT)
-        if r.status_code != 429 or "from this address" not in r.text:
-            break
-        time.sleep(1.1)
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"], r.cookies.get("farout_session")
-
-
 def user(stack, name, role="member", discord_id=None):
     """A local user (created with farout-admin) with, optionally, a Discord id; returns its token."""
-    r = stack.admin("user", "add", name, "--role", role, "--keep", input=PASSWORD + "\n")
-    assert r.returncode == 0, r.stderr
+    stack.add_user(name, PASSWORD, role=role)
     if discord_id is not None:
         stack.sql("auth", "UPDATE users SET discord_id = %s WHERE username = %s", (discord_id, name))
-    return login(stack, name)[0]
+    return login(stack, name)
+
+
+def session_cookie(stack, username):
+    """The farout_session cookie a sign-in sets."""
+    r = login_response(stack, username)
+    assert r.status_code == 200, r.text
+    return r.cookies.get("farout_session")
 
 
 def insert_member(stack, discord_id, display_name, rank="member", **extra):
@@ -193,18 +163,13 @@ def test_every_route_needs_a_token(clean, method, path, body):
 @pytest.mark.parametrize("method,path,body", ROUTES)
 def test_seeded_admin_must_change_password_first(clean, method, path, body):
     insert_member(clean, ALICE, "Alice")
-    token, _ = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
+    token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
     assert_error(request(clean, method, path, token, json=body), 403, "password_change_required")
     assert row(clean, ALICE) is not None
 
 
 def test_seeded_admin_after_the_change_may_create(clean):
-    token, _ = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
-    r = requests.post(clean.url("/api/auth/password"), headers={"Authorization": f"Bearer {token}"},
-                      json={"current_password": ADMIN_PASSWORD, "new_password": "Brand-new-Pass-91"},
-                      timeout=TIMEOUT)
-    assert r.status_code == 200, r.text
-    token = r.json()["access_token"]
+    token = change_admin_password(clean, login(clean, ADMIN_USERNAME, ADMIN_PASSWORD))
     r = create(clean, {"discord_id": ALICE, "display_name": "Alice"}, token)
     assert r.status_code == 201, r.text
 
@@ -739,7 +704,7 @@ def test_updated_at_bumps(people):
 
 def test_cookie_writes_need_the_sites_origin(people):
     s = people.stack
-    _, cookie = login(s, "alice")
+    cookie = session_cookie(s, "alice")
     assert cookie
     # Reads need no Origin.
     assert request(s, "GET", "/api/members/me", cookie=cookie).status_code == 200
@@ -761,7 +726,7 @@ def test_cookie_writes_need_the_sites_origin(people):
 
 def test_cookie_create_and_delete_need_the_sites_origin(people):
     s = people.stack
-    _, cookie = login(s, "boss")
+    cookie = session_cookie(s, "boss")
     r = request(s, "POST", "/api/members", cookie=cookie, json={"discord_id": "77", "display_name": "C"})
     assert_error(r, 403, "csrf_failed")
     assert_error(request(s, "DELETE", f"/api/members/{BOB}", cookie=cookie), 403, "csrf_failed")

@@ -13,64 +13,26 @@ password oracle.
 
 import json
 import re
-import secrets
-import time
 
 import bcrypt
 import jwt
 import pytest
-import requests
 
-PASSWORD = "Correct-Horse-9-Battery"
-NEW_PASSWORD = "Brand-New-Secret-77"
-COOKIE_RE = (r"farout_session=([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+); "
-             r"Path=/; HttpOnly; SameSite=Lax; Max-Age=604800")
+from helpers import (NEW_PASSWORD, PASSWORD, SESSION_COOKIE_RE, SIGN_IN_KEYS, assert_error, get, insert_user,
+                     login, login_response, post, session_token)
 
 
 # ---- helpers ---------------------------------------------------------------------
 
-def assert_error(r, status, code):
-    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text[:300]}"
-    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
-    body = r.json()
-    assert body.get("error") == code, body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    return body
-
-
-def add_user(stack, username, password=PASSWORD, role="member", must_change=False):
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode() if password else None
-    return stack.sql("auth", """INSERT INTO users (username, hashed_password, role, must_change_password)
-                                VALUES (%s, %s, %s, %s) RETURNING id""",
-                     (username, hashed, role, must_change))[0][0]
-
-
-def login_response(stack, username, password):
-    return requests.post(stack.url("/api/auth/login"), json={"username": username, "password": password},
-                         timeout=30)
-
-
-def login(stack, username, password=PASSWORD):
-    r = login_response(stack, username, password)
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"]
-
-
 def change(stack, body, token=None, cookie=None, headers=None, raw=None, content_type="application/json"):
-    h = dict(headers or {})
-    if token is not None:
-        h["Authorization"] = f"Bearer {token}"
-    if cookie is not None:
-        h["Cookie"] = f"farout_session={cookie}"
     if raw is None:
         raw = json.dumps(body).encode()
-    h["Content-Type"] = content_type
-    return requests.post(stack.url("/api/auth/password"), data=raw, headers=h, timeout=30)
+    headers = {**(headers or {}), "Content-Type": content_type}
+    return post(stack, "/api/auth/password", token, cookie, headers, data=raw)
 
 
 def me_status(stack, token):
-    return requests.get(stack.url("/api/auth/me"), headers={"Authorization": f"Bearer {token}"},
-                        timeout=30).status_code
+    return get(stack, "/api/auth/me", token).status_code
 
 
 def stored_hash(stack, username):
@@ -80,18 +42,18 @@ def stored_hash(stack, username):
 # ---- success ------------------------------------------------------------------------------
 
 def test_change_answers_like_login_and_revokes_every_session(clean):
-    uid = add_user(clean, "nelly", must_change=True)
+    uid = insert_user(clean, "nelly", must_change=True)
     token = login(clean, "nelly")
     other = login(clean, "nelly")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token=token)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "must_change_password", "user"}
+    assert set(body) == SIGN_IN_KEYS
     assert body["token_type"] == "bearer" and body["expires_in"] == 7 * 86400
     assert body["must_change_password"] is False
     assert body["user"]["id"] == uid and body["user"]["must_change_password"] is False
     assert "hashed_password" not in r.text
-    m = re.fullmatch(COOKIE_RE, r.headers["Set-Cookie"])
+    m = re.fullmatch(SESSION_COOKIE_RE, r.headers["Set-Cookie"])
     assert m and m.group(1) == body["access_token"]
     claims = jwt.decode(body["access_token"], clean.env["JWT_SECRET"], algorithms=["HS256"],
                         issuer="farout")
@@ -114,8 +76,8 @@ def test_change_answers_like_login_and_revokes_every_session(clean):
 
 
 def test_sessions_of_other_users_are_untouched(clean):
-    add_user(clean, "nelly")
-    add_user(clean, "bystander")
+    insert_user(clean, "nelly")
+    insert_user(clean, "bystander")
     bystander = login(clean, "bystander")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token=login(clean, "nelly"))
     assert r.status_code == 200
@@ -124,22 +86,17 @@ def test_sessions_of_other_users_are_untouched(clean):
 
 @pytest.mark.parametrize("new", ["0123456789", "x" * 72, "é" * 5, "Pass phrase with spaces"])
 def test_policy_boundaries_that_pass(clean, new):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     r = change(clean, {"current_password": PASSWORD, "new_password": new}, token=login(clean, "nelly"))
     assert r.status_code == 200, r.text
     assert login_response(clean, "nelly", new).status_code == 200
 
 
 def test_user_without_a_password_sets_one_without_current(clean):
-    uid = add_user(clean, "discorduser", password=None)
+    uid = insert_user(clean, "discorduser", password=None)
     for body in ({"new_password": NEW_PASSWORD}, {"current_password": None, "new_password": NEW_PASSWORD}):
         clean.sql("auth", "UPDATE users SET hashed_password = NULL WHERE id = %s", (uid,))
-        jti = secrets.token_urlsafe(32)
-        clean.sql("auth", "INSERT INTO sessions (jti, user_id, expires_at) "
-                          "VALUES (%s, %s, now() + interval '1 hour')", (jti, uid))
-        now = int(time.time())
-        token = jwt.encode({"sub": str(uid), "jti": jti, "iat": now, "exp": now + 600, "iss": "farout"},
-                           clean.env["JWT_SECRET"], algorithm="HS256")
+        token = session_token(clean, uid)
         r = change(clean, body, token=token)
         assert r.status_code == 200, r.text
         assert me_status(clean, token) == 401
@@ -147,7 +104,7 @@ def test_user_without_a_password_sets_one_without_current(clean):
 
 
 def test_extra_fields_are_ignored(clean):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
                token=login(clean, "nelly"))
     assert r.status_code == 200, r.text
@@ -165,7 +122,7 @@ def test_extra_fields_are_ignored(clean):
     ("My-NELLY-Password", "contains the username, other case"),
 ])
 def test_weak_new_password_is_400(clean, new, why):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     token = login(clean, "nelly")
     before = stored_hash(clean, "nelly")
     r = change(clean, {"current_password": PASSWORD, "new_password": new}, token=token)
@@ -176,7 +133,7 @@ def test_weak_new_password_is_400(clean, new, why):
 
 
 def test_wrong_current_password_is_401_and_changes_nothing(clean):
-    add_user(clean, "nelly", must_change=True)
+    insert_user(clean, "nelly", must_change=True)
     token = login(clean, "nelly")
     before = stored_hash(clean, "nelly")
     r = change(clean, {"current_password": "Not-The-Password-1", "new_password": NEW_PASSWORD}, token=token)
@@ -187,7 +144,7 @@ def test_wrong_current_password_is_401_and_changes_nothing(clean):
 
 
 def test_wrong_current_passwords_are_throttled(clean):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     token = login(clean, "nelly")
     for i in range(5):
         r = change(clean, {"current_password": f"Wrong-{i}-password", "new_password": NEW_PASSWORD},
@@ -214,14 +171,14 @@ def test_wrong_current_passwords_are_throttled(clean):
     b'{"current_password": "Correct-Horse-9-Battery", "new_password": "a", "new_password": "Brand-New-Secret-77"}',
 ])
 def test_malformed_body_is_400(clean, raw):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     token = login(clean, "nelly")
     assert_error(change(clean, None, token=token, raw=raw), 400, "invalid_request")
     assert me_status(clean, token) == 200
 
 
 def test_form_body_is_415_and_big_body_is_413(clean):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     token = login(clean, "nelly")
     r = change(clean, None, token=token, raw=b"current_password=x&new_password=y",
                content_type="application/x-www-form-urlencoded")
@@ -232,7 +189,7 @@ def test_form_body_is_415_and_big_body_is_413(clean):
 
 
 def test_without_a_session_is_401(clean):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert_error(r, 401, "not_authenticated")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token="garbage")
@@ -241,7 +198,7 @@ def test_without_a_session_is_401(clean):
 
 
 def test_disabled_user_cannot_change(clean):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     token = login(clean, "nelly")
     clean.sql("auth", "UPDATE users SET is_active = false WHERE username = 'nelly'")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token=token)
@@ -249,6 +206,16 @@ def test_disabled_user_cannot_change(clean):
 
 
 # ---- CSRF ------------------------------------------------------------------------------------------
+
+def change_by_cookie(stack, headers):
+    """A signed-in user's password change authenticated by the session cookie alone,
+    with headers besides ("SELF" in a value stands for the site's own origin)."""
+    insert_user(stack, "nelly")
+    token = login(stack, "nelly")
+    headers = {k: v.replace("SELF", stack.public_url) for k, v in headers.items()}
+    return change(stack, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, cookie=token,
+                  headers=headers)
+
 
 @pytest.mark.parametrize("headers", [
     {},
@@ -259,11 +226,7 @@ def test_disabled_user_cannot_change(clean):
     {"Origin": "http://evil.example", "Referer": "SELF/account"},
 ])
 def test_cookie_without_the_own_origin_is_refused(clean, headers):
-    add_user(clean, "nelly")
-    token = login(clean, "nelly")
-    headers = {k: v.replace("SELF", clean.public_url) for k, v in headers.items()}
-    r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, cookie=token,
-               headers=headers)
+    r = change_by_cookie(clean, headers)
     assert_error(r, 403, "csrf_failed")
     assert "Set-Cookie" not in r.headers
     assert login_response(clean, "nelly", PASSWORD).status_code == 200
@@ -274,16 +237,12 @@ def test_cookie_without_the_own_origin_is_refused(clean, headers):
     {"Referer": "SELF/account/password?x=1"},
 ])
 def test_cookie_with_the_own_origin_is_accepted(clean, headers):
-    add_user(clean, "nelly")
-    token = login(clean, "nelly")
-    headers = {k: v.replace("SELF", clean.public_url) for k, v in headers.items()}
-    r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, cookie=token,
-               headers=headers)
+    r = change_by_cookie(clean, headers)
     assert r.status_code == 200, r.text
 
 
 def test_bearer_needs_no_origin(clean):
-    add_user(clean, "nelly")
+    insert_user(clean, "nelly")
     token = login(clean, "nelly")
     r = change(clean, {"current_password": PASSWORD, "new_password": NEW_PASSWORD}, token=token,
                headers={"Origin": "http://evil.example"})
@@ -292,15 +251,13 @@ def test_bearer_needs_no_origin(clean):
 
 def test_csrf_is_checked_for_cookie_writes_on_members_too(clean):
     # The rule lives in lib/auth, so every program's unsafe routes share it.
-    add_user(clean, "boss", role="admin")
+    insert_user(clean, "boss", role="admin")
     token = login(clean, "boss")
     body = {"discord_id": "80351110224678912", "display_name": "Nelly"}
-    r = requests.post(clean.url("/api/members"), json=body, timeout=30,
-                      headers={"Cookie": f"farout_session={token}"})
+    r = post(clean, "/api/members", cookie=token, json=body)
     assert_error(r, 403, "csrf_failed")
-    r = requests.post(clean.url("/api/members"), json=body, timeout=30,
-                      headers={"Cookie": f"farout_session={token}", "Origin": clean.public_url})
+    r = post(clean, "/api/members", cookie=token, headers={"Origin": clean.public_url}, json=body)
     assert r.status_code == 201, r.text
     # Reads by cookie need no Origin.
-    r = requests.get(clean.url("/api/members"), headers={"Cookie": f"farout_session={token}"}, timeout=30)
+    r = get(clean, "/api/members", cookie=token)
     assert r.status_code == 200

@@ -13,41 +13,20 @@ import json
 import secrets
 import time
 
-import bcrypt
 import jwt
 import pytest
-import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-PASSWORD = "Correct-Horse-9-Battery"
-WEEK = 7 * 86400
+from helpers import WEEK, assert_error, get, insert_user, login, new_session, post
 
 
 # ---- helpers ---------------------------------------------------------------------
-
-def assert_error(r, status, code):
-    assert r.status_code == status, f"expected {status} {code}, got {r.status_code}: {r.text[:300]}"
-    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
-    body = r.json()
-    assert body.get("error") == code, body
-    assert isinstance(body.get("detail"), str) and body["detail"], body
-    return body
-
 
 def b64(data):
     if isinstance(data, str):
         data = data.encode()
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def get(stack, path, token=None, cookie=None, headers=None):
-    h = dict(headers or {})
-    if token is not None:
-        h["Authorization"] = f"Bearer {token}"
-    if cookie is not None:
-        h["Cookie"] = f"farout_session={cookie}"
-    return requests.get(stack.url(path), headers=h, timeout=30)
 
 
 def assert_refused(stack, token):
@@ -66,27 +45,6 @@ def assert_accepted(stack, token, user_id):
     r = get(stack, "/api/auth/verify", token=token)
     assert r.status_code == 204, r.text
     assert r.headers["X-Auth-User-Id"] == str(user_id)
-
-
-def add_user(stack, username, role="member", password=PASSWORD):
-    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
-    return stack.sql("auth", "INSERT INTO users (username, hashed_password, role) VALUES (%s, %s, %s) "
-                             "RETURNING id", (username, hashed, role))[0][0]
-
-
-def login(stack, username, password=PASSWORD):
-    r = requests.post(stack.url("/api/auth/login"), json={"username": username, "password": password},
-                      timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"]
-
-
-def new_session(stack, user_id, lifetime=WEEK):
-    """A session row as login would write it; returns its jti."""
-    jti = secrets.token_urlsafe(32)
-    stack.sql("auth", "INSERT INTO sessions (jti, user_id, expires_at) "
-                      "VALUES (%s, %s, now() + %s * interval '1 second')", (jti, user_id, lifetime))
-    return jti
 
 
 def claims_for(stack, user_id, jti, **overrides):
@@ -118,14 +76,14 @@ def forge(stack, header, claims, sign_alg="HS256", secret=None):
 @pytest.fixture
 def member(clean):
     """(stack, user id, jti of a live session) for a plain member."""
-    uid = add_user(clean, "nelly")
+    uid = insert_user(clean, "nelly")
     return clean, uid, new_session(clean, uid)
 
 
 # ---- what login issues ------------------------------------------------------------------
 
 def test_issued_token_decodes_with_pyjwt(clean):
-    uid = add_user(clean, "nelly", role="officer")
+    uid = insert_user(clean, "nelly", role="officer")
     before = int(time.time())
     token = login(clean, "nelly")
     after = int(time.time())
@@ -246,7 +204,7 @@ def test_wrong_secret_is_refused(member):
 
 
 def test_tampered_payload_raising_the_role_is_refused(clean):
-    uid = add_user(clean, "nelly")
+    uid = insert_user(clean, "nelly")
     token = login(clean, "nelly")
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -321,7 +279,7 @@ def test_token_with_a_never_issued_jti_is_refused(member):
 
 def test_another_users_session_is_refused(member):
     stack, uid, jti = member
-    other = add_user(stack, "mallory", role="admin")
+    other = insert_user(stack, "mallory", role="admin")
     assert_refused(stack, pyjwt(stack, claims_for(stack, other, jti)))
 
 
@@ -356,11 +314,10 @@ def test_deleted_user_is_refused(member):
 
 
 def test_revoked_session_is_refused(clean):
-    uid = add_user(clean, "nelly")
+    uid = insert_user(clean, "nelly")
     token = login(clean, "nelly")
     assert_accepted(clean, token, uid)
-    r = requests.post(clean.url("/api/auth/logout"), headers={"Authorization": f"Bearer {token}"},
-                      timeout=30)
+    r = post(clean, "/api/auth/logout", token)
     assert r.status_code == 204
     assert_refused(clean, token)
 
@@ -420,7 +377,7 @@ def test_responses_never_echo_the_token(member):
 # ---- configuration: rotation and algorithm --------------------------------------------------------
 
 def test_previous_secret_still_verifies_but_never_signs(clean):
-    uid = add_user(clean, "nelly")
+    uid = insert_user(clean, "nelly")
     old_secret = clean.env["JWT_SECRET"]
     old_token = login(clean, "nelly")
     new_secret = secrets.token_urlsafe(48)
@@ -447,7 +404,7 @@ def test_previous_secret_still_verifies_but_never_signs(clean):
 
 
 def test_configured_hs512_is_the_only_algorithm(clean):
-    uid = add_user(clean, "nelly")
+    uid = insert_user(clean, "nelly")
     try:
         for name in ("login", "me"):
             clean.restart_program(name, {"JWT_ALGORITHM": "HS512", "JWT_ISSUER": "farout-test"})
