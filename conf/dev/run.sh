@@ -221,7 +221,7 @@ for name in "${programs[@]}"; do
 	rm -f -- "$sock"
 	# Logs grow across runs; a marker shows where this one starts.
 	printf -- '--- %s: started by conf/dev/run.sh\n' "$(date -u +%FT%TZ)" >>"$log_dir/$name.log"
-	setsid "$bin_dir/cgi-bin/$name" --listen "unix:$sock" --workers 2 \
+	setsid "$bin_dir/cgi-bin/$name" --listen "unix:$sock" --workers "${FAROUT_WORKERS:-2}" \
 		</dev/null >>"$log_dir/$name.log" 2>&1 &
 	program_pid[$name]=$!
 done

@@ -7,7 +7,8 @@ private PostgreSQL, the four programs, nginx), seeds a member user and 10,000
 members, then runs wrk against each route. Figures are printed, never asserted:
 they go into README.md by hand, with the machine they came from.
 
-Environment: BENCH_SECONDS (10), FAROUT_BIN_DIR (the repository).
+Environment: BENCH_SECONDS (10), FAROUT_WORKERS (4 per program: workers wait on
+PostgreSQL, so twice the cores keeps them busy), FAROUT_BIN_DIR (the repository).
 """
 
 import os
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import Stack  # noqa: E402  (found through the path set just above)
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+os.environ.setdefault("FAROUT_WORKERS", "4")
 MEMBERS = 10_000
 
 
@@ -74,7 +76,8 @@ def main():
         for name, url, conns, tok in rows:
             results.append((name, conns) + wrk(url, conns, tok))
         base = results[0][2]
-        print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2\n")
+        print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2, "
+          f"{os.environ['FAROUT_WORKERS']} workers per program\n")
         print(f"{'route':36} {'conns':>5} {'req/s':>9} {'p50':>9} {'p99':>9} {'vs static':>9} {'non-2xx':>7}")
         for name, conns, rps, p50, p99, bad in results:
             print(f"{name:36} {conns:5d} {rps:9.0f} {p50:>9} {p99:>9} {rps / base:9.1%} {bad:7d}")

@@ -446,7 +446,7 @@ class Stack:
             sock.unlink()
         with open(self.log_path(name), "ab") as log:
             self.procs[name] = subprocess.Popen(
-                [str(self.program_path(name)), "--listen", f"unix:{sock}", "--workers", "2"],
+                [str(self.program_path(name)), "--listen", f"unix:{sock}", "--workers", os.environ.get("FAROUT_WORKERS", "2")],
                 env=self.program_env(extra_env), stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True)
         if wait:

@@ -31,6 +31,9 @@ def assert_security_headers(r):
     assert h.get("X-Content-Type-Options") == "nosniff", where
     assert h.get("X-Frame-Options") == "DENY", where
     assert h.get("Referrer-Policy") in ("no-referrer", "strict-origin-when-cross-origin"), where
+    csp = h.get("Content-Security-Policy", "")
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, where
+    assert "unsafe-inline" not in csp, where
     assert re.fullmatch(r"[0-9a-f]{32}", h.get("X-Request-Id", "")), where
 
 
