@@ -6,7 +6,7 @@
 #   make asan         the same programs with AddressSanitizer + UBSan, under build/asan/
 #   make test-asan    the whole test suite against the asan build
 #   make bench        wrk figures for the main routes next to an nginx static baseline
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (programs, farout-admin, SQL, nginx config, units, site, docs)
 #
 # VARIANT=asan (set by `make asan`) puts every output under build/asan/ instead.
 
@@ -107,6 +107,16 @@ install: all
 	install -m 755 db/farout-admin $(DESTDIR)$(PREFIX)/bin/farout-admin
 	install -m 644 db/migrations/*.sql $(DESTDIR)$(PREFIX)/share/farout-auth/migrations/
 	install -m 755 db/create-databases.sh $(DESTDIR)$(PREFIX)/share/farout-auth/
+	# nginx.conf with the conf/nginx/ includes it names, and the systemd units.
+	install -d $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/docker \
+	           $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd $(DESTDIR)$(PREFIX)/share/farout-auth/systemd
+	install -m 644 nginx.conf $(DESTDIR)$(PREFIX)/share/farout-auth/
+	install -m 644 conf/nginx/*.conf conf/nginx/README.md $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
+	install -m 755 conf/nginx/mklocal.sh $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
+	install -m 644 conf/nginx/docker/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/docker/
+	install -m 644 conf/nginx/systemd/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd/
+	install -m 644 conf/systemd/* $(DESTDIR)$(PREFIX)/share/farout-auth/systemd/
+	cp -R www $(DESTDIR)$(PREFIX)/share/farout-auth/
 	install -m 644 README.md .env.example nginx.conf $(DESTDIR)$(PREFIX)/share/doc/farout-auth/
 
 # The tree must stay warning-free: this rebuilds everything with -Werror.
