@@ -49,9 +49,11 @@ ALL_CFLAGS = $(WARNINGS) $(HARDENING) $(CFLAGS) $(PKG_CFLAGS)
 .PHONY: all deps deps-checked asan run test test-unit test-integration test-asan bench install clean check-warnings
 .DELETE_ON_ERROR:
 
-all: deps-checked $(BINS)
+all: $(BINS)
 
 # Missing Debian packages are installed (as root) or named (otherwise); a no-op when all are there.
+# Only make run, make test (and test-asan) and make deps may install: a plain `make` or
+# `make install` never runs apt-get.
 deps-checked:
 	@conf/dev/setup-deps.sh
 deps:
@@ -83,10 +85,10 @@ $(OBJDIR)/tests/unit/%.o: CPPFLAGS += $(shell pkg-config --cflags cmocka)
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan $(BINS:./%=build/asan/%) build/asan/lib/libfarout.a
 
-test-unit: all $(UNIT_BINS)
+test-unit: deps-checked all $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-test-integration: all
+test-integration: deps-checked all
 	FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: test-unit test-integration
@@ -94,7 +96,7 @@ test: test-unit test-integration
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test
 
-run: all
+run: deps-checked all
 	@FAROUT_BIN_DIR=$(abspath $(OUT)) conf/dev/run.sh
 
 bench: all

@@ -765,8 +765,8 @@ def members_cli_wired(stack):
 
 @pytest.fixture
 def cli(people):
-    if not members_cli_wired(people.stack):
-        pytest.skip("db/farout-admin does not dispatch `members` to members_cli() yet")
+    # A missing command is the regression these tests exist to catch: fail, never skip.
+    assert members_cli_wired(people.stack), "db/farout-admin does not dispatch `members`"
     return people
 
 
