@@ -72,7 +72,8 @@ $(OUT)/cgi-bin/%: $(OBJDIR)/cgi-bin/%.o $(LIBFAROUT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFAROUT) $(PKG_LIBS)
 
-$(OUT)/db/farout-admin: $(OBJDIR)/db/farout-admin.o $(OBJDIR)/db/migrate.o $(LIBFAROUT)
+ADMIN_SRC := $(sort $(wildcard db/*.c))
+$(OUT)/db/farout-admin: $(ADMIN_SRC:%.c=$(OBJDIR)/%.o) $(LIBFAROUT)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBFAROUT) $(PKG_LIBS)
 

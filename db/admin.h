@@ -1,12 +1,14 @@
 /*
  * admin — what the files of farout-admin share: its configuration and its
- * two database connections, one-line messages on stderr, and the small
- * schema checks both the migrations and the account commands make.
- * farout-admin.c defines all of it; migrate.c uses it.
+ * two database connections, one-line messages on stderr, the small schema
+ * checks both the migrations and the account commands make, and reading one
+ * line of stdin. admin.c defines all of it; farout-admin.c, migrate.c and
+ * the command files use it. It owns no table.
  */
 #ifndef FAROUT_ADMIN_H
 #define FAROUT_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libpq-fe.h>
@@ -24,17 +26,36 @@ struct admin {
 	struct db db[TARGET__MAX]; /* connected by main() before any command runs */
 };
 
+#define ADMIN_EXIT_USAGE 2
+
 /* "farout-admin: " and one line on stderr; returns 1, the exit status of a failed command. */
 int admin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, returning ADMIN_EXIT_USAGE (2), for a malformed command line. */
+int admin_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* admin_fail for a db_exec/db_run failure of st while doing what. */
 int admin_db_failed(const struct db *, enum db_status st, const char *what);
 /* in folded onto one line (libpq's messages span several) into out. */
 void admin_one_line(const char *in, char *out, size_t outlen);
+/*
+ * Opens database t now (not lazily), so a failure is reported in one line
+ * naming its variable; migrations need the PGconn for whole sections anyway.
+ * 0, or 1 after the message.
+ */
+int admin_connect(struct admin *, enum target t);
 /* The database's real name once connected ("farout_auth"), else "auth"/"app". */
 const char *admin_db_name(const struct db *);
 /* 1 when public.table exists, 0 when not, -1 on error (already reported). */
 int admin_table_exists(struct db *, const char *table);
+/* 1 when public.table has the column, 0 when not, -1 on error (already reported). */
+int admin_column_exists(struct db *, const char *table, const char *column);
 /* The row count of an INSERT/UPDATE/DELETE result. */
 long admin_affected_rows(PGresult *);
+
+/*
+ * One line from fd 0 into buf without the trailing "\n" or "\r\n", read a
+ * byte at a time so nothing after the line is consumed. Returns 1 for a line,
+ * 0 at end of input with nothing read, -1 when the line is longer than buf.
+ */
+int admin_read_line(char *buf, size_t cap, size_t *len);
 
 #endif

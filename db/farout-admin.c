@@ -4,7 +4,6 @@
  * rows, and the member roster (lib/members.c).
  *
  * Passwords come only from stdin, never from argv, and are wiped after use.
- * This file also defines what admin.h shares with migrate.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,13 +26,11 @@
 #include "util.h"
 
 #define PROG "farout-admin"
-#define EXIT_USAGE 2
 #define NAME_MAX_LEN 64
 #define EMAIL_MAX_LEN 255
 #define LINE_MAX_BYTES 1024
 _Static_assert(LINE_MAX_BYTES - 2 > PASSWORD_MAX_BYTES, "a cut line must stay too long");
 
-const char *const admin_target_variable[TARGET__MAX] = {"AUTH_DATABASE_URL", "DATABASE_URL"};
 static const char *const roles[] = {"member", "officer", "admin"};
 
 struct args {
@@ -64,149 +61,6 @@ struct command {
 
 /* ---- messages ------------------------------------------------------------ */
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void vsay(const char *fmt, va_list ap)
-{
-	fflush(stdout);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-int admin_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsay(fmt, ap);
-	va_end(ap);
-	return EXIT_USAGE;
-}
-
-int admin_db_failed(const struct db *db, enum db_status st, const char *what)
-{
-	if (st == DB_UNAVAILABLE)
-		return admin_fail("%s: the %s database became unreachable", what, db->name);
-	if (st == DB_CONFLICT)
-		return admin_fail("%s: a unique constraint of the %s database refused it", what, db->name);
-	return admin_fail("%s: the %s database refused the query (logged above)", what, db->name);
-}
-
-void admin_one_line(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (; *in != '\0' && o + 1 < outlen; in++) {
-		char c = (*in == '\n' || *in == '\t') ? ' ' : *in;
-		if (c == ' ' && (o == 0 || out[o - 1] == ' '))
-			continue;
-		out[o++] = c;
-	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	out[o] = '\0';
-}
-
-/* ---- database connections ------------------------------------------------- */
-
-/* Migrations chatter in NOTICEs ("already exists, skipping"); warnings still show. */
-static void on_notice(void *arg, const PGresult *res)
-{
-	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
-	char line[1024];
-
-	(void)arg;
-	if (severity == NULL || strcmp(severity, "WARNING") != 0)
-		return;
-	admin_one_line(PQresultErrorMessage(res), line, sizeof line);
-	fflush(stdout);
-	fprintf(stderr, PROG ": %s\n", line);
-}
-
-/*
- * Opens the connection here rather than lazily in db_exec: the failure is
- * reported in one line naming the variable, and migrations need the PGconn
- * for PQexec of whole sections anyway.
- */
-static int connect_target(struct admin *a, enum target t)
-{
-	struct db *db = &a->db[t];
-	char msg[512];
-	PGconn *conn;
-
-	if (db->conn != NULL)
-		return 0;
-	conn = PQconnectdb(db->url);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		admin_one_line(PQerrorMessage(conn), msg, sizeof msg);
-		PQfinish(conn);
-		return admin_fail("cannot connect to the %s database (%s): %s", db->name,
-		                  admin_target_variable[t], msg);
-	}
-	PQsetNoticeReceiver(conn, on_notice, NULL);
-	db->conn = conn;
-	return 0;
-}
-
-const char *admin_db_name(const struct db *db)
-{
-	return db->conn != NULL ? PQdb(db->conn) : db->name;
-}
-
-int admin_table_exists(struct db *db, const char *table)
-{
-	const char *const params[] = {table};
-	enum db_status st;
-	PGresult *res;
-	int rc;
-
-	res = db_exec(db, "SELECT to_regclass('public.' || quote_ident($1)) IS NOT NULL", 1, params,
-	              &st);
-	if (res == NULL)
-		return -admin_db_failed(db, st, "checking the schema");
-	rc = db_bool(res, 0, 0) ? 1 : 0;
-	PQclear(res);
-	return rc;
-}
-
-static int column_exists(struct db *db, const char *table, const char *column)
-{
-	const char *const params[] = {table, column};
-	enum db_status st;
-	PGresult *res;
-	int rc;
-
-	res = db_exec(db,
-	              "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
-	              "table_schema = 'public' AND table_name = $1 AND column_name = $2)",
-	              2, params, &st);
-	if (res == NULL)
-		return -admin_db_failed(db, st, "checking the schema");
-	rc = db_bool(res, 0, 0) ? 1 : 0;
-	PQclear(res);
-	return rc;
-}
-
-long admin_affected_rows(PGresult *res)
-{
-	long n = 0;
-
-	if (util_parse_long(PQcmdTuples(res), 0, LONG_MAX, &n) == -1)
-		n = 0;
-	return n;
-}
-
 /* ---- reading from stdin ------------------------------------------------------ */
 
 static struct termios saved_tty;
@@ -220,36 +74,6 @@ static void restore_tty_and_die(int sig)
 	raise(sig);
 }
 
-/*
- * One line from fd 0 into buf without the trailing "\n" or "\r\n", read a
- * byte at a time so nothing after the line is consumed. Returns 1 for a line,
- * 0 at end of input with nothing read, -1 when the line is longer than buf.
- */
-static int read_line(char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	bool too_long = false, got = false;
-	char c = '\0';
-	ssize_t r;
-
-	while ((r = read(STDIN_FILENO, &c, 1)) == 1 || (r < 0 && errno == EINTR)) {
-		if (r != 1)
-			continue;
-		got = true;
-		if (c == '\n')
-			break;
-		if (n + 1 < cap)
-			buf[n++] = c;
-		else
-			too_long = true;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	*len = n;
-	util_wipe(&c, sizeof c);
-	return too_long ? -1 : got ? 1 : 0;
-}
 
 static int prompt_hidden(const char *prompt, char *buf, size_t cap, size_t *len)
 {
@@ -265,7 +89,7 @@ static int prompt_hidden(const char *prompt, char *buf, size_t cap, size_t *len)
 		signal(SIGTERM, restore_tty_and_die);
 		tty_changed = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
 	}
-	rc = read_line(buf, cap, len);
+	rc = admin_read_line(buf, cap, len);
 	if (tty_changed)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
 	tty_changed = 0;
@@ -288,7 +112,7 @@ static int read_password(const char *username, char *pw, size_t cap, size_t *len
 	int got;
 
 	if (!isatty(STDIN_FILENO)) {
-		got = read_line(pw, cap, len);
+		got = admin_read_line(pw, cap, len);
 	} else {
 		snprintf(prompt, sizeof prompt, "New password for %s: ", username);
 		got = prompt_hidden(prompt, pw, cap, len);
@@ -338,7 +162,7 @@ static bool confirmed(void)
 	      "Type \"yes\" to continue: ",
 	      stderr);
 	fflush(stderr);
-	ok = read_line(line, sizeof line, &len) == 1 && strcmp(line, "yes") == 0;
+	ok = admin_read_line(line, sizeof line, &len) == 1 && strcmp(line, "yes") == 0;
 	/* A terminal echoed the Enter; piped answers leave the prompt's line open. */
 	if (!isatty(STDIN_FILENO))
 		fputc('\n', stderr);
@@ -399,7 +223,7 @@ static bool is_valid_role(const char *role)
 static int check_name(const char *name)
 {
 	if (!is_valid_name(name))
-		return usage_error("invalid user name \"%s\": 1-%d characters of A-Z a-z 0-9 . _ -",
+		return admin_usage_error("invalid user name \"%s\": 1-%d characters of A-Z a-z 0-9 . _ -",
 		                   name, NAME_MAX_LEN);
 	return 0;
 }
@@ -407,7 +231,7 @@ static int check_name(const char *name)
 static int check_role(const char *role)
 {
 	if (!is_valid_role(role))
-		return usage_error("invalid role \"%s\": one of member, officer, admin", role);
+		return admin_usage_error("invalid role \"%s\": one of member, officer, admin", role);
 	return 0;
 }
 
@@ -699,7 +523,7 @@ static int cmd_prune(struct admin *a, const struct args *args)
 
 	(void)args;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(prunable); i++) {
-		int has = column_exists(db, prunable[i].table, "expires_at");
+		int has = admin_column_exists(db, prunable[i].table, "expires_at");
 
 		if (has < 0)
 			return 1;
@@ -835,9 +659,9 @@ static int parse_args(const struct command *cmd, int argc, char **argv, struct a
 		if (options_done || arg[0] != '-' || arg[1] == '\0') {
 			if (npos >= cmd->npositional)
 				return cmd->reads_password
-				               ? usage_error("unexpected argument: passwords are read from "
+				               ? admin_usage_error("unexpected argument: passwords are read from "
 				                             "stdin, never from the command line")
-				               : usage_error("unexpected argument \"%s\" (usage: " PROG " %s)",
+				               : admin_usage_error("unexpected argument \"%s\" (usage: " PROG " %s)",
 				                             arg, cmd->synopsis);
 			positional[npos++] = arg;
 		} else if (strcmp(arg, "--") == 0) {
@@ -849,31 +673,31 @@ static int parse_args(const struct command *cmd, int argc, char **argv, struct a
 		} else if ((cmd->options & OPT_EMAIL) &&
 		           ((v = option_value(arg, "--email", &i, argc, argv, &matched)) != NULL || matched)) {
 			if (v == NULL)
-				return usage_error("--email needs a value");
+				return admin_usage_error("--email needs a value");
 			out->email = v;
 		} else if ((cmd->options & OPT_ROLE) &&
 		           ((v = option_value(arg, "--role", &i, argc, argv, &matched)) != NULL || matched)) {
 			if (v == NULL)
-				return usage_error("--role needs a value");
+				return admin_usage_error("--role needs a value");
 			out->role = v;
 		} else {
 			/* Only the name: the value may be a password typed where it does not belong. */
-			return usage_error("unknown option \"%.*s\" (usage: " PROG " %s)",
+			return admin_usage_error("unknown option \"%.*s\" (usage: " PROG " %s)",
 			                   (int)strcspn(arg, "="), arg, cmd->synopsis);
 		}
 	}
 	if (npos < cmd->npositional)
-		return usage_error("missing argument (usage: " PROG " %s)", cmd->synopsis);
+		return admin_usage_error("missing argument (usage: " PROG " %s)", cmd->synopsis);
 	out->name = positional[0];
 	out->value = positional[1];
 	if (out->name != NULL && check_name(out->name) != 0)
-		return EXIT_USAGE;
+		return ADMIN_EXIT_USAGE;
 	if (out->value != NULL && check_role(out->value) != 0)
-		return EXIT_USAGE;
+		return ADMIN_EXIT_USAGE;
 	if (out->role != NULL && check_role(out->role) != 0)
-		return EXIT_USAGE;
+		return ADMIN_EXIT_USAGE;
 	if (out->email != NULL && !is_valid_email(out->email))
-		return usage_error("invalid email \"%s\": one @, no spaces, at most %d characters",
+		return admin_usage_error("invalid email \"%s\": one @, no spaces, at most %d characters",
 		                   out->email, EMAIL_MAX_LEN);
 	return 0;
 }
@@ -894,14 +718,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		return usage_error("missing command (see " PROG " --help)");
+		return admin_usage_error("missing command (see " PROG " --help)");
 	cmd = find_command(argv[1], argc >= 3 ? argv[2] : NULL, &group_known);
 	if (cmd == NULL && !group_known)
-		return usage_error("unknown command \"%s\" (see " PROG " --help)", argv[1]);
+		return admin_usage_error("unknown command \"%s\" (see " PROG " --help)", argv[1]);
 	if (cmd == NULL && argc < 3)
-		return usage_error("%s needs a subcommand (see " PROG " --help)", argv[1]);
+		return admin_usage_error("%s needs a subcommand (see " PROG " --help)", argv[1]);
 	if (cmd == NULL)
-		return usage_error("unknown command \"%s %s\" (see " PROG " --help)", argv[1], argv[2]);
+		return admin_usage_error("unknown command \"%s %s\" (see " PROG " --help)", argv[1], argv[2]);
 	first = cmd->verb != NULL ? 3 : 2;
 	if ((rc = parse_args(cmd, argc - first, argv + first, &args)) != 0)
 		return rc;
@@ -913,7 +737,7 @@ int main(int argc, char **argv)
 	rc = 0;
 	for (int t = 0; t < TARGET__MAX && rc == 0; t++)
 		if (cmd->databases & (1u << t))
-			rc = connect_target(&a, (enum target)t);
+			rc = admin_connect(&a, (enum target)t);
 	if (rc == 0)
 		rc = cmd->run(&a, &args);
 	for (int t = 0; t < TARGET__MAX; t++)
