@@ -247,23 +247,15 @@ static int require_users(struct admin *a)
 }
 
 /* The id of user name into id (caller's buffer), or a failure saying it does not exist. */
-static int find_user_id(struct admin *a, const char *name, char id[24])
+static int find_user_id(struct admin *a, const char *name, char id[USERS_ID_MAX])
 {
-	const char *const params[] = {name};
 	struct db *db = &a->db[TARGET_AUTH];
-	enum db_status st;
-	PGresult *res;
-	int rc = 0;
+	bool found = false;
+	enum db_status st = users_id_by_name(db, name, id, &found);
 
-	res = db_exec(db, "SELECT id FROM users WHERE username = $1", 1, params, &st);
-	if (res == NULL)
+	if (st != DB_OK)
 		return admin_db_failed(db, st, "looking up the user");
-	if (PQntuples(res) == 0)
-		rc = admin_fail("user \"%s\" does not exist", name);
-	else
-		snprintf(id, 24, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
+	return found ? 0 : admin_fail("user \"%s\" does not exist", name);
 }
 
 /* Tokens of the user stop working at once: their sessions are the allow-list. */
@@ -280,74 +272,76 @@ static int revoke_sessions(struct db *db, const char *user_id, long *revoked)
 	return st == DB_OK ? 0 : admin_db_failed(db, st, "revoking sessions");
 }
 
-/* After a unique violation: which of the two was taken. */
-static int conflict_message(struct db *db, const char *name, const char *email)
+/* Whether the name or the email is taken: 0 when neither, else 1 with the message. */
+static int check_taken(struct db *db, const char *name, const char *email)
 {
-	const char *const params[] = {name};
-	PGresult *res = db_exec(db, "SELECT 1 FROM users WHERE username = $1", 1, params, NULL);
-	bool name_taken = res != NULL && PQntuples(res) > 0;
+	bool name_taken = false, email_taken = false;
+	enum db_status st = users_taken(db, name, email, &name_taken, &email_taken);
 
-	PQclear(res);
-	if (name_taken || email == NULL)
+	if (st != DB_OK)
+		return admin_db_failed(db, st, "looking up the user");
+	if (name_taken || (email_taken && email == NULL))
 		return admin_fail("user \"%s\" already exists", name);
-	return admin_fail("email \"%s\" is already used by another user", email);
+	if (email_taken)
+		return admin_fail("email \"%s\" is already used by another user", email);
+	return 0;
 }
 
 static int cmd_user_add(struct admin *a, const struct args *args)
 {
-	const char *role = args->role != NULL ? args->role : "member";
-	const char *must_change = args->keep ? "false" : "true";
 	struct db *db = &a->db[TARGET_AUTH];
-	const char *params[5] = {args->name, args->email, NULL, role, must_change};
-	const char *const lookup[] = {args->name, args->email};
+	struct users_new n = {args->name, args->email, NULL, args->role != NULL ? args->role : "member",
+	                      !args->keep};
+	char id[USERS_ID_MAX];
 	char *hash = NULL;
 	enum db_status st;
-	PGresult *res = NULL;
 	int rc;
 
-	if ((rc = require_users(a)) != 0)
-		return rc;
-	res = db_exec(db, "SELECT 1 FROM users WHERE username = $1 OR email = $2", 2, lookup, &st);
-	if (res == NULL)
-		return admin_db_failed(db, st, "looking up the user");
-	rc = PQntuples(res) > 0 ? conflict_message(db, args->name, args->email) : 0;
-	PQclear(res);
-	res = NULL;
-	if (rc != 0 || (rc = new_password_hash(a, args->name, &hash)) != 0)
+	if ((rc = require_users(a)) != 0 || (rc = check_taken(db, args->name, args->email)) != 0 ||
+	    (rc = new_password_hash(a, args->name, &hash)) != 0)
 		goto out;
-	params[2] = hash;
-	res = db_exec(db,
-	              "INSERT INTO users (username, email, hashed_password, role, must_change_password) "
-	              "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-	              5, params, &st);
-	if (res == NULL)
-		rc = st == DB_CONFLICT ? conflict_message(db, args->name, args->email)
-		                       : admin_db_failed(db, st, "creating the user");
+	n.hashed_password = hash;
+	st = users_create(db, &n, id);
+	if (st == DB_CONFLICT)
+		rc = check_taken(db, args->name, args->email);
+	else if (st != DB_OK)
+		rc = admin_db_failed(db, st, "creating the user");
 	else
-		printf("✓ User \"%s\" created (id %s, role %s%s)\n", args->name, PQgetvalue(res, 0, 0),
-		       role, args->keep ? "" : ", must change the password at first login");
+		printf("✓ User \"%s\" created (id %s, role %s%s)\n", args->name, id, n.role,
+		       args->keep ? "" : ", must change the password at first login");
 out:
-	PQclear(res);
 	util_free_secret(hash);
 	return rc;
 }
 
-/*
- * sql (an UPDATE of the user whose id is params[0]) and, when revoke, the
- * revocation of their sessions, in one transaction: all of it or nothing.
- */
-static int update_user(struct db *db, const char *sql, int n, const char *const *params,
-                       bool revoke, long *revoked, const char *what)
+/* One change of a user row: a new password hash, else is_active. */
+struct user_write {
+	const char *id;
+	const char *hash; /* NULL: set is_active */
+	bool must_change;
+	bool active;
+};
+
+static enum db_status write_user(struct db *db, const struct user_write *w)
+{
+	if (w->hash != NULL)
+		return users_reset_password(db, w->id, w->hash, w->must_change);
+	return users_set_active(db, w->id, w->active);
+}
+
+/* The change and, when revoke, the revocation of the user's sessions, in one transaction. */
+static int update_user(struct db *db, const struct user_write *w, bool revoke, long *revoked,
+                       const char *what)
 {
 	enum db_status st;
 	int rc = 1;
 
 	*revoked = 0;
-	if ((st = db_begin(db)) != DB_OK || (st = db_run(db, sql, n, params)) != DB_OK) {
+	if ((st = db_begin(db)) != DB_OK || (st = write_user(db, w)) != DB_OK) {
 		rc = admin_db_failed(db, st, what);
 		goto out;
 	}
-	if (revoke && revoke_sessions(db, params[0], revoked) != 0)
+	if (revoke && revoke_sessions(db, w->id, revoked) != 0)
 		goto out;
 	if ((st = db_commit(db)) != DB_OK) {
 		rc = admin_db_failed(db, st, what);
@@ -362,8 +356,8 @@ out:
 
 static int cmd_user_passwd(struct admin *a, const struct args *args)
 {
-	char id[24];
-	const char *params[3] = {id, NULL, args->keep ? "false" : "true"};
+	char id[USERS_ID_MAX];
+	struct user_write w = {id, NULL, !args->keep, true};
 	char *hash = NULL;
 	long revoked = 0;
 	int rc;
@@ -371,11 +365,8 @@ static int cmd_user_passwd(struct admin *a, const struct args *args)
 	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0 ||
 	    (rc = new_password_hash(a, args->name, &hash)) != 0)
 		goto out;
-	params[1] = hash;
-	rc = update_user(&a->db[TARGET_AUTH],
-	                 "UPDATE users SET hashed_password = $2, must_change_password = $3 "
-	                 "WHERE id = $1",
-	                 3, params, true, &revoked, "setting the password");
+	w.hash = hash;
+	rc = update_user(&a->db[TARGET_AUTH], &w, true, &revoked, "setting the password");
 	if (rc == 0)
 		printf("✓ Password of \"%s\" set%s; %ld session(s) revoked\n", args->name,
 		       args->keep ? "" : " (must be changed at next login)", revoked);
@@ -387,35 +378,31 @@ out:
 static int cmd_user_role(struct admin *a, const struct args *args)
 {
 	struct db *db = &a->db[TARGET_AUTH];
-	const char *const params[] = {args->name, args->value};
+	bool found = false;
 	enum db_status st;
-	PGresult *res;
 	int rc;
 
 	if ((rc = require_users(a)) != 0)
 		return rc;
 	/* Roles are read from the database at every request: no session needs revoking. */
-	res = db_exec(db, "UPDATE users SET role = $2 WHERE username = $1", 2, params, &st);
-	if (res == NULL)
+	st = users_set_role(db, args->name, args->value, &found);
+	if (st != DB_OK)
 		return admin_db_failed(db, st, "changing the role");
-	if (admin_affected_rows(res) == 0)
-		rc = admin_fail("user \"%s\" does not exist", args->name);
-	else
-		printf("✓ \"%s\" is now %s\n", args->name, args->value);
-	PQclear(res);
-	return rc;
+	if (!found)
+		return admin_fail("user \"%s\" does not exist", args->name);
+	printf("✓ \"%s\" is now %s\n", args->name, args->value);
+	return 0;
 }
 
 static int set_active(struct admin *a, const struct args *args, bool active)
 {
-	char id[24];
-	const char *const params[] = {id, active ? "true" : "false"};
+	char id[USERS_ID_MAX];
+	struct user_write w = {id, NULL, false, active};
 	long revoked = 0;
 	int rc;
 
 	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0 ||
-	    (rc = update_user(&a->db[TARGET_AUTH], "UPDATE users SET is_active = $2 WHERE id = $1", 2,
-	                      params, !active, &revoked, "updating the user")) != 0)
+	    (rc = update_user(&a->db[TARGET_AUTH], &w, !active, &revoked, "updating the user")) != 0)
 		return rc;
 	if (active)
 		printf("✓ \"%s\" enabled\n", args->name);
@@ -470,13 +457,7 @@ static int cmd_user_list(struct admin *a, const struct args *args)
 	(void)args;
 	if ((rc = require_users(a)) != 0)
 		return rc;
-	res = db_exec(db,
-	              "SELECT id, username, email, role, "
-	              "CASE WHEN is_active THEN 'yes' ELSE 'no' END, "
-	              "CASE WHEN must_change_password THEN 'yes' ELSE 'no' END, discord_id, "
-	              "to_char(last_login AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	              "FROM users ORDER BY id",
-	              0, NULL, &st);
+	res = users_roster(db, &st);
 	if (res == NULL)
 		return admin_db_failed(db, st, "listing users");
 	for (int c = 0; c < NCOLS; c++) {

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "password.h"
+#include "users.h"
 #include "util.h"
 
 #define SCRIPT_MAX_BYTES (16 * 1024 * 1024)
@@ -473,24 +474,15 @@ static int seed_default_admin(struct admin *a, bool *created)
 	struct db *db = &a->db[TARGET_AUTH];
 	char *hash = password_hash_new(DEFAULT_ADMIN_PASSWORD, strlen(DEFAULT_ADMIN_PASSWORD),
 	                               a->cfg.bcrypt_cost);
-	const char *params[] = {DEFAULT_ADMIN_NAME, DEFAULT_ADMIN_EMAIL, hash};
+	const struct users_new seed = {DEFAULT_ADMIN_NAME, DEFAULT_ADMIN_EMAIL, hash, "admin", true};
 	enum db_status st;
-	PGresult *res = NULL;
-	int rc;
+	int rc = 0;
 
 	if (hash == NULL)
 		return admin_fail("could not hash the default admin's password");
-	res = db_exec(db,
-	              "INSERT INTO users (username, email, hashed_password, role, must_change_password) "
-	              "VALUES ($1, $2, $3, 'admin', true) ON CONFLICT DO NOTHING",
-	              3, params, &st);
-	if (res == NULL) {
+	st = users_seed(db, &seed, created);
+	if (st != DB_OK)
 		rc = admin_db_failed(db, st, "creating the default admin");
-	} else {
-		rc = 0;
-		*created = admin_affected_rows(res) == 1;
-	}
-	PQclear(res);
 	util_free_secret(hash);
 	return rc;
 }

@@ -130,32 +130,19 @@ enum auth_result auth_identify(struct app *app, const struct http_req *req, stru
 {
 	enum auth_result rc = AUTH_NONE;
 	char *user_id = NULL, *jti = NULL;
-	bool via_cookie = false;
+	bool via_cookie = false, found = false;
 	enum db_status st;
-	PGresult *res = NULL;
-	const char *params[2];
 
 	memset(ctx, 0, sizeof *ctx);
 	if (!auth_presented_session(app, req, &user_id, &jti, &via_cookie))
 		goto out;
-	/* One indexed round trip: the session is live and its user is who the token names. */
-	params[0] = jti;
-	params[1] = user_id;
-	res = db_exec(&app->auth_db,
-	              "SELECT " USERS_COLUMNS " FROM sessions s JOIN users u ON u.id = s.user_id"
-	              " WHERE s.jti = $1 AND s.user_id = $2"
-	              " AND s.revoked_at IS NULL AND s.expires_at > now()",
-	              2, params, &st);
+	st = users_find_by_session(&app->auth_db, jti, user_id, &ctx->user, &found);
 	if (st != DB_OK) {
 		rc = st == DB_UNAVAILABLE ? AUTH_UNAVAILABLE : AUTH_ERROR;
 		goto out;
 	}
-	if (PQntuples(res) != 1) {
+	if (!found) {
 		log_info("token refused: session unknown, revoked or expired");
-		goto out;
-	}
-	if (users_from_row(res, 0, 0, &ctx->user) == -1) {
-		rc = AUTH_ERROR;
 		goto out;
 	}
 	if (!ctx->user.is_active) {
@@ -173,7 +160,6 @@ enum auth_result auth_identify(struct app *app, const struct http_req *req, stru
 	ctx->via_cookie = via_cookie;
 	rc = AUTH_OK;
 out:
-	PQclear(res);
 	free(user_id);
 	free(jti);
 	return rc;

@@ -386,111 +386,54 @@ char *oauth_username_candidate_new(const char *name, const char *discord_id, uns
 	return n < 0 ? NULL : out;
 }
 
-/* The email a sign-in may store: Discord's, only when it says it verified it. */
-static const char *usable_email(const struct discord_user *du)
+/* What a sign-in writes: the email only when Discord says it verified it. */
+static struct users_discord discord_fields(const struct discord_user *du)
 {
-	return du->verified ? du->email : NULL;
-}
-
-/*
- * The email rule of API.md step 4 as SQL over parameter $E: Discord's
- * verified address unless another user has it (compared without case, as
- * mail systems do), else the row's own value.
- */
-#define EMAIL_RULE(E)                                                                           \
-	"email = CASE WHEN " E "::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "        \
-	"WHERE lower(o.email) = lower(" E "::text) AND o.id <> u.id) THEN " E "::text "            \
-	"ELSE u.email END"
-
-/* Returns 1 with *u filled from a one-row result, 0 for no row, -1 out of memory. */
-static int take_row(PGresult *res, struct user *u)
-{
-	if (PQntuples(res) != 1)
-		return 0;
-	return users_from_row(res, 0, 0, u) == 0 ? 1 : -1;
+	struct users_discord d = {du->id, du->discriminator, du->avatar,
+	                          du->verified ? du->email : NULL};
+	return d;
 }
 
 /* Refreshes a returning Discord user. OAUTH_OK, or a retry (DB_CONFLICT) via *again. */
 static enum oauth_result refresh_user(struct db *db, const char *id, const struct discord_user *du,
                                       struct user *u, bool *again)
 {
-	const char *params[] = {id, du->discriminator, du->avatar, usable_email(du)};
-	enum oauth_result r;
-	enum db_status st;
-	PGresult *res;
+	struct users_discord d = discord_fields(du);
+	bool found = false;
+	enum db_status st = users_discord_refresh(db, id, &d, u, &found);
 
-	res = db_exec(db,
-	              "UPDATE users AS u SET discriminator = $2::text, avatar = $3::text, "
-	              EMAIL_RULE("$4") ", last_login = now() "
-	              "WHERE u.id = $1::integer AND u.is_active "
-	              "RETURNING " USERS_COLUMNS,
-	              4, params, &st);
-	if (res == NULL) {
+	if (st != DB_OK) {
 		*again = st == DB_CONFLICT;
 		return from_db(st);
 	}
-	switch (take_row(res, u)) {
-	case 1:
-		r = OAUTH_OK;
-		break;
-	case 0:
-		r = OAUTH_ACCOUNT_DISABLED; /* disabled between the look-up and now */
-		break;
-	default:
-		r = OAUTH_ERROR;
-	}
-	PQclear(res);
-	return r;
+	return found ? OAUTH_OK : OAUTH_ACCOUNT_DISABLED; /* disabled between the look-up and now */
 }
 
 /* A new user under the first free name candidate; *again when a unique index was lost to a race. */
 static enum oauth_result insert_user(struct db *db, const struct discord_user *du, struct user *u,
                                      bool *again)
 {
-	enum oauth_result r = OAUTH_ERROR;
+	struct users_discord d = discord_fields(du);
 	enum db_status st;
-	PGresult *res = NULL;
-	char *name = NULL;
+	bool inserted = false;
+	char *name;
 
 	for (unsigned attempt = 0;; attempt++) {
 		if ((name = oauth_username_candidate_new(du->username, du->id, attempt)) == NULL) {
 			log_error("oauth: no free username for discord user %s", du->id);
-			goto out;
+			return OAUTH_ERROR;
 		}
-		const char *params[] = {name, du->id, du->discriminator, du->avatar, usable_email(du)};
-		/* Names are compared without case: "Admin" must not pass for "admin". */
-		res = db_exec(db,
-		              "INSERT INTO users AS u (username, discord_id, discriminator, avatar, email, "
-		              "role, must_change_password, last_login) "
-		              "SELECT $1::text, $2::text, $3::text, $4::text, "
-		              "CASE WHEN $5::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "
-		              "WHERE lower(o.email) = lower($5::text)) THEN $5::text END, "
-		              "'member', false, now() "
-		              "WHERE NOT EXISTS (SELECT 1 FROM users o "
-		              "WHERE lower(o.username) = lower($1::text)) "
-		              "RETURNING " USERS_COLUMNS,
-		              5, params, &st);
+		st = users_discord_insert(db, name, &d, u, &inserted);
 		free(name);
-		name = NULL;
-		if (res == NULL) {
+		if (st != DB_OK) {
 			*again = st == DB_CONFLICT;
-			r = from_db(st);
-			goto out;
+			return from_db(st);
 		}
-		int got = take_row(res, u);
-		PQclear(res);
-		res = NULL;
-		if (got != 0) {
-			r = got == 1 ? OAUTH_OK : OAUTH_ERROR;
-			if (got == 1)
-				log_info("oauth: new user %s \"%s\" for discord user %s", u->id, u->username,
-				         du->id);
-			goto out;
+		if (inserted) {
+			log_info("oauth: new user %s \"%s\" for discord user %s", u->id, u->username, du->id);
+			return OAUTH_OK;
 		}
 	}
-out:
-	free(name);
-	return r;
 }
 
 enum oauth_result oauth_user_sign_in(struct db *db, const struct discord_user *du, struct user *u)
@@ -499,26 +442,17 @@ enum oauth_result oauth_user_sign_in(struct db *db, const struct discord_user *d
 
 	memset(u, 0, sizeof *u);
 	for (int round = 0; round < UPSERT_ROUNDS; round++) {
-		const char *params[] = {du->id};
-		bool again = false;
-		enum db_status st;
-		PGresult *res = db_exec(db, "SELECT id::text, is_active FROM users WHERE discord_id = $1",
-		                        1, params, &st);
+		bool again = false, active = false, found = false;
+		char *id = NULL;
+		enum db_status st = users_find_discord(db, du->id, &id, &active, &found);
 
-		if (res == NULL)
+		if (st != DB_OK)
 			return from_db(st);
-		if (PQntuples(res) == 1) {
-			bool active = db_bool(res, 0, 1);
-			char *id = strdup(PQgetvalue(res, 0, 0));
-			PQclear(res);
-			if (id == NULL)
-				return OAUTH_ERROR;
+		if (found)
 			r = active ? refresh_user(db, id, du, u, &again) : OAUTH_ACCOUNT_DISABLED;
-			free(id);
-		} else {
-			PQclear(res);
+		else
 			r = insert_user(db, du, u, &again);
-		}
+		free(id);
 		if (!again)
 			break;
 	}
@@ -528,14 +462,15 @@ enum oauth_result oauth_user_sign_in(struct db *db, const struct discord_user *d
 enum oauth_result oauth_user_link(struct db *db, const char *user_id, const struct discord_user *du,
                                   struct user *u)
 {
+	struct users_discord d = discord_fields(du);
 	enum oauth_result r = OAUTH_ERROR;
 
 	memset(u, 0, sizeof *u);
 	for (int round = 0; round < UPSERT_ROUNDS; round++) {
 		struct user cur = {0};
-		bool found = false;
+		bool found = false, linked = false, other;
+		char *owner = NULL;
 		enum db_status st = users_find_by_id(db, user_id, &cur, &found);
-		PGresult *res = NULL;
 
 		if (st != DB_OK)
 			return from_db(st);
@@ -553,38 +488,24 @@ enum oauth_result oauth_user_link(struct db *db, const char *user_id, const stru
 		if (r != OAUTH_OK)
 			return r;
 
-		const char *owner_params[] = {du->id};
-		res = db_exec(db, "SELECT id::text FROM users WHERE discord_id = $1", 1, owner_params, &st);
-		if (res == NULL)
+		if ((st = users_discord_owner(db, du->id, &owner)) != DB_OK)
 			return from_db(st);
-		bool other = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), user_id) != 0;
-		PQclear(res);
+		other = owner != NULL && strcmp(owner, user_id) != 0;
+		free(owner);
 		if (other)
 			return OAUTH_ALREADY_LINKED;
 
-		const char *params[] = {user_id, du->id, du->discriminator, du->avatar, usable_email(du)};
-		res = db_exec(db,
-		              "UPDATE users AS u SET discord_id = $2::text, discriminator = $3::text, "
-		              "avatar = $4::text, "
-		              EMAIL_RULE("$5") ", last_login = now() "
-		              "WHERE u.id = $1::integer AND u.is_active AND NOT u.must_change_password "
-		              "AND (u.discord_id IS NULL OR u.discord_id = $2::text) "
-		              "RETURNING " USERS_COLUMNS,
-		              5, params, &st);
-		if (res == NULL) {
+		st = users_discord_link(db, user_id, &d, u, &linked);
+		if (st != DB_OK) {
 			if (st != DB_CONFLICT)
 				return from_db(st);
 			r = OAUTH_ERROR; /* the Discord id or the email was taken meanwhile: look again */
 			continue;
 		}
-		int got = take_row(res, u);
-		PQclear(res);
-		if (got == 1) {
+		if (linked) {
 			log_info("oauth: user %s linked discord user %s", u->id, du->id);
 			return OAUTH_OK;
 		}
-		if (got == -1)
-			return OAUTH_ERROR;
 		r = OAUTH_ERROR; /* the row changed between the checks and the update: look again */
 	}
 	return r;

@@ -1,5 +1,7 @@
 #include "users.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,4 +190,255 @@ cJSON *users_to_json(const struct user *u)
 fail:
 	cJSON_Delete(o);
 	return NULL;
+}
+
+/* ---- sessions' view of users ------------------------------------------------ */
+
+enum db_status users_find_by_session(struct db *db, const char *jti, const char *user_id,
+                                     struct user *u, bool *found)
+{
+	const char *params[2] = {jti, user_id};
+	enum db_status st;
+	PGresult *res;
+
+	/* One indexed round trip: the session is live and its user is who the token names. */
+	res = db_exec(db,
+	              "SELECT " USERS_COLUMNS " FROM sessions s JOIN users u ON u.id = s.user_id"
+	              " WHERE s.jti = $1 AND s.user_id = $2"
+	              " AND s.revoked_at IS NULL AND s.expires_at > now()",
+	              2, params, &st);
+	st = first_row(res, st, u, found);
+	PQclear(res);
+	return st;
+}
+
+/* ---- Discord accounts --------------------------------------------------------- */
+
+/*
+ * The email rule of API.md step 4 as SQL over parameter $E: Discord's
+ * verified address unless another user has it (compared without case, as
+ * mail systems do), else the row's own value.
+ */
+#define EMAIL_RULE(E)                                                                           \
+	"email = CASE WHEN " E "::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "        \
+	"WHERE lower(o.email) = lower(" E "::text) AND o.id <> u.id) THEN " E "::text "            \
+	"ELSE u.email END"
+
+enum db_status users_find_discord(struct db *db, const char *discord_id, char **id, bool *active,
+                                  bool *found)
+{
+	const char *params[] = {discord_id};
+	enum db_status st;
+	PGresult *res = db_exec(db, "SELECT id::text, is_active FROM users WHERE discord_id = $1", 1,
+	                        params, &st);
+
+	*id = NULL;
+	*active = *found = false;
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) == 1) {
+		*active = db_bool(res, 0, 1);
+		*found = true;
+		if ((*id = strdup(PQgetvalue(res, 0, 0))) == NULL)
+			st = DB_ERROR;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_discord_refresh(struct db *db, const char *id, const struct users_discord *d,
+                                     struct user *u, bool *found)
+{
+	const char *params[] = {id, d->discriminator, d->avatar, d->email};
+	enum db_status st;
+	PGresult *res;
+
+	res = db_exec(db,
+	              "UPDATE users AS u SET discriminator = $2::text, avatar = $3::text, "
+	              EMAIL_RULE("$4") ", last_login = now() "
+	              "WHERE u.id = $1::integer AND u.is_active "
+	              "RETURNING " USERS_COLUMNS,
+	              4, params, &st);
+	st = first_row(res, st, u, found);
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_discord_insert(struct db *db, const char *username,
+                                    const struct users_discord *d, struct user *u, bool *inserted)
+{
+	const char *params[] = {username, d->discord_id, d->discriminator, d->avatar, d->email};
+	enum db_status st;
+	PGresult *res;
+
+	/* Names are compared without case: "Admin" must not pass for "admin". */
+	res = db_exec(db,
+	              "INSERT INTO users AS u (username, discord_id, discriminator, avatar, email, "
+	              "role, must_change_password, last_login) "
+	              "SELECT $1::text, $2::text, $3::text, $4::text, "
+	              "CASE WHEN $5::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "
+	              "WHERE lower(o.email) = lower($5::text)) THEN $5::text END, "
+	              "'member', false, now() "
+	              "WHERE NOT EXISTS (SELECT 1 FROM users o "
+	              "WHERE lower(o.username) = lower($1::text)) "
+	              "RETURNING " USERS_COLUMNS,
+	              5, params, &st);
+	st = first_row(res, st, u, inserted);
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_discord_owner(struct db *db, const char *discord_id, char **id)
+{
+	const char *params[] = {discord_id};
+	enum db_status st;
+	PGresult *res = db_exec(db, "SELECT id::text FROM users WHERE discord_id = $1", 1, params, &st);
+
+	*id = NULL;
+	if (res != NULL && PQntuples(res) == 1 && (*id = strdup(PQgetvalue(res, 0, 0))) == NULL)
+		st = DB_ERROR;
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_discord_link(struct db *db, const char *user_id, const struct users_discord *d,
+                                  struct user *u, bool *linked)
+{
+	const char *params[] = {user_id, d->discord_id, d->discriminator, d->avatar, d->email};
+	enum db_status st;
+	PGresult *res;
+
+	res = db_exec(db,
+	              "UPDATE users AS u SET discord_id = $2::text, discriminator = $3::text, "
+	              "avatar = $4::text, "
+	              EMAIL_RULE("$5") ", last_login = now() "
+	              "WHERE u.id = $1::integer AND u.is_active AND NOT u.must_change_password "
+	              "AND (u.discord_id IS NULL OR u.discord_id = $2::text) "
+	              "RETURNING " USERS_COLUMNS,
+	              5, params, &st);
+	st = first_row(res, st, u, linked);
+	PQclear(res);
+	return st;
+}
+
+/* ---- the operators' statements (farout-admin) ------------------------------------ */
+
+static long affected(PGresult *res)
+{
+	long n = 0;
+
+	if (util_parse_long(PQcmdTuples(res), 0, LONG_MAX, &n) == -1)
+		n = 0;
+	return n;
+}
+
+enum db_status users_id_by_name(struct db *db, const char *username, char id[USERS_ID_MAX],
+                                bool *found)
+{
+	const char *const params[] = {username};
+	enum db_status st;
+	PGresult *res = db_exec(db, "SELECT id FROM users WHERE username = $1", 1, params, &st);
+
+	*found = false;
+	if (res != NULL && PQntuples(res) > 0) {
+		snprintf(id, USERS_ID_MAX, "%s", PQgetvalue(res, 0, 0));
+		*found = true;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_taken(struct db *db, const char *username, const char *email,
+                           bool *name_taken, bool *email_taken)
+{
+	const char *const params[] = {username, email};
+	enum db_status st;
+	PGresult *res = db_exec(db,
+	                        "SELECT coalesce(bool_or(username = $1), false), coalesce(bool_or(email = $2), false)"
+	                        " FROM users WHERE username = $1 OR email = $2",
+	                        2, params, &st);
+
+	*name_taken = *email_taken = false;
+	if (res != NULL) {
+		*name_taken = db_bool(res, 0, 0);
+		*email_taken = db_bool(res, 0, 1);
+	}
+	PQclear(res);
+	return st;
+}
+
+/* The INSERT of a local account; if_absent: nothing when it conflicts with an existing row. */
+static PGresult *insert_local(struct db *db, const struct users_new *n, bool if_absent,
+                              enum db_status *st)
+{
+	const char *params[5] = {n->username, n->email, n->hashed_password, n->role,
+	                         n->must_change_password ? "true" : "false"};
+
+	return db_exec(db,
+	               if_absent ? "INSERT INTO users (username, email, hashed_password, role,"
+	                           " must_change_password) VALUES ($1, $2, $3, $4, $5)"
+	                           " ON CONFLICT DO NOTHING"
+	                         : "INSERT INTO users (username, email, hashed_password, role,"
+	                           " must_change_password) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+	               5, params, st);
+}
+
+enum db_status users_create(struct db *db, const struct users_new *n, char id[USERS_ID_MAX])
+{
+	enum db_status st;
+	PGresult *res = insert_local(db, n, false, &st);
+
+	if (res != NULL)
+		snprintf(id, USERS_ID_MAX, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_seed(struct db *db, const struct users_new *n, bool *created)
+{
+	enum db_status st;
+	PGresult *res = insert_local(db, n, true, &st);
+
+	*created = res != NULL && affected(res) == 1;
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_reset_password(struct db *db, const char *id, const char *hash,
+                                    bool must_change)
+{
+	const char *params[3] = {id, hash, must_change ? "true" : "false"};
+
+	return db_run(db,
+	              "UPDATE users SET hashed_password = $2, must_change_password = $3 WHERE id = $1",
+	              3, params);
+}
+
+enum db_status users_set_role(struct db *db, const char *username, const char *role, bool *found)
+{
+	const char *const params[] = {username, role};
+	enum db_status st;
+	PGresult *res = db_exec(db, "UPDATE users SET role = $2 WHERE username = $1", 2, params, &st);
+
+	*found = res != NULL && affected(res) > 0;
+	PQclear(res);
+	return st;
+}
+
+enum db_status users_set_active(struct db *db, const char *id, bool active)
+{
+	const char *const params[] = {id, active ? "true" : "false"};
+
+	return db_run(db, "UPDATE users SET is_active = $2 WHERE id = $1", 2, params);
+}
+
+PGresult *users_roster(struct db *db, enum db_status *st)
+{
+	return db_exec(db,
+	               "SELECT id, username, email, role, "
+	               "CASE WHEN is_active THEN 'yes' ELSE 'no' END, "
+	               "CASE WHEN must_change_password THEN 'yes' ELSE 'no' END, discord_id, "
+	               "to_char(last_login AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	               "FROM users ORDER BY id",
+	               0, NULL, st);
 }
