@@ -16,12 +16,14 @@
 #include "log.h"
 #include "password.h"
 #include "serve.h"
+#include "sessions.h"
 #include "throttle.h"
 #include "util.h"
 
 #define LOGIN_BODY_MAX (16 * 1024)
 /* One sign-in in this many also deletes a batch of expired rows. */
 #define PRUNE_ONE_IN 64
+#define PRUNE_BATCH "500"
 
 static void answer_db_error(struct http_resp *resp, enum db_status st)
 {
@@ -187,8 +189,10 @@ static void maybe_prune(struct app *app)
 	unsigned char r;
 
 	if (util_random_bytes(&r, 1) == 0 && r % PRUNE_ONE_IN == 0) {
-		throttle_prune(&app->auth_db);
-		auth_sessions_prune(&app->auth_db);
+		if (throttle_prune(&app->auth_db, PRUNE_BATCH, NULL) != DB_OK)
+			log_warn("pruning expired login_attempts failed");
+		if (sessions_prune(&app->auth_db, PRUNE_BATCH, NULL) != DB_OK)
+			log_warn("pruning expired sessions failed");
 	}
 }
 
@@ -280,7 +284,7 @@ static void handle_logout(struct app *app, const struct http_req *req, struct ht
 			                "A cookie-authenticated request must come from this site's origin.");
 			goto out;
 		}
-		st = auth_session_revoke(&app->auth_db, user_id, jti);
+		st = sessions_revoke(&app->auth_db, user_id, jti);
 		if (st != DB_OK) {
 			answer_db_error(resp, st);
 			goto out;
@@ -359,7 +363,7 @@ static enum db_status store_password(struct app *app, struct user *u, const char
 		return st;
 	st = users_set_password(&app->auth_db, u, hash, changed);
 	if (st == DB_OK && *changed)
-		st = auth_sessions_revoke_all(&app->auth_db, u->id, NULL);
+		st = sessions_revoke_all(&app->auth_db, u->id, NULL);
 	if (st == DB_OK && *changed)
 		st = auth_session_start(app, u, token);
 	if (st == DB_OK && *changed)

@@ -151,15 +151,6 @@ int admin_column_exists(struct db *db, const char *table, const char *column)
 	return rc;
 }
 
-long admin_affected_rows(PGresult *res)
-{
-	long n = 0;
-
-	if (util_parse_long(PQcmdTuples(res), 0, LONG_MAX, &n) == -1)
-		n = 0;
-	return n;
-}
-
 /*
  * One line from fd 0 into buf without the trailing "\n" or "\r\n", read a
  * byte at a time so nothing after the line is consumed. Returns 1 for a line,

@@ -48,8 +48,6 @@ const char *admin_db_name(const struct db *);
 int admin_table_exists(struct db *, const char *table);
 /* 1 when public.table has the column, 0 when not, -1 on error (already reported). */
 int admin_column_exists(struct db *, const char *table, const char *column);
-/* The row count of an INSERT/UPDATE/DELETE result. */
-long admin_affected_rows(PGresult *);
 
 /*
  * One line from fd 0 into buf without the trailing "\n" or "\r\n", read a

@@ -22,7 +22,10 @@
 #include "log.h"
 #include "members.h"
 #include "migrate.h"
+#include "oauth.h"
 #include "password.h"
+#include "sessions.h"
+#include "throttle.h"
 #include "util.h"
 
 #define PROG "farout-admin"
@@ -268,7 +271,7 @@ static int revoke_sessions(struct db *db, const char *user_id, long *revoked)
 	*revoked = 0;
 	if (exists <= 0)
 		return -exists;
-	st = auth_sessions_revoke_all(db, user_id, revoked);
+	st = sessions_revoke_all(db, user_id, revoked);
 	return st == DB_OK ? 0 : admin_db_failed(db, st, "revoking sessions");
 }
 
@@ -489,18 +492,18 @@ static int cmd_user_list(struct admin *a, const struct args *args)
  */
 static const struct {
 	const char *table;
-	const char *sql;
+	enum db_status (*prune)(struct db *, const char *batch, long *deleted); /* its owner's */
 } prunable[] = {
-	{"sessions", "DELETE FROM sessions WHERE expires_at < now() - interval '1 day'"},
-	{"login_attempts", "DELETE FROM login_attempts WHERE expires_at < now()"},
-	{"oauth_states", "DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'"},
+	{"sessions", sessions_prune},
+	{"login_attempts", throttle_prune},
+	{"oauth_states", oauth_states_prune},
 };
 
 static int cmd_prune(struct admin *a, const struct args *args)
 {
 	struct db *db = &a->db[TARGET_AUTH];
 	enum db_status st;
-	PGresult *res;
+	long deleted = 0;
 
 	(void)args;
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(prunable); i++) {
@@ -512,11 +515,10 @@ static int cmd_prune(struct admin *a, const struct args *args)
 			printf("%s: skipped (no such table with an expires_at column)\n", prunable[i].table);
 			continue;
 		}
-		res = db_exec(db, prunable[i].sql, 0, NULL, &st);
-		if (res == NULL)
+		st = prunable[i].prune(db, NULL, &deleted);
+		if (st != DB_OK)
 			return admin_db_failed(db, st, prunable[i].table);
-		printf("%s: %ld expired row(s) deleted\n", prunable[i].table, admin_affected_rows(res));
-		PQclear(res);
+		printf("%s: %ld expired row(s) deleted\n", prunable[i].table, deleted);
 	}
 	return 0;
 }

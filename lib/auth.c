@@ -10,10 +10,10 @@
 #include "json.h"
 #include "jwt.h"
 #include "log.h"
+#include "sessions.h"
 #include "util.h"
 
 #define JTI_BYTES 32    /* 256 random bits; 43 base64url characters */
-#define JTI_MAX_LEN 64  /* sessions.jti is varchar(64) */
 #define ORIGIN_MAX 512
 
 static const char *const role_names[ROLE__MAX] = {"member", "officer", "admin"};
@@ -97,7 +97,7 @@ static bool token_session(const struct config *cfg, const char *token, char **us
 	sub = json_string(claims, "sub");
 	id = json_string(claims, "jti");
 	if (sub == NULL || !is_decimal_id(sub) || id == NULL || *id == '\0' ||
-	    strlen(id) > JTI_MAX_LEN) {
+	    strlen(id) > SESSIONS_JTI_MAX) {
 		log_info("token refused: no usable sub or jti");
 		goto out;
 	}
@@ -310,17 +310,12 @@ enum db_status auth_session_start(struct app *app, const struct user *u, char **
 	enum db_status st = DB_ERROR;
 	int64_t now = util_now();
 	char *jti = util_random_token_new(JTI_BYTES);
-	char exp[24];
-	const char *params[3] = {jti, u->id, exp};
 	cJSON *claims = NULL;
 
 	*token = NULL;
 	if (jti == NULL)
 		goto out;
-	snprintf(exp, sizeof exp, "%lld", (long long)(now + config_token_lifetime(cfg)));
-	st = db_run(&app->auth_db,
-	            "INSERT INTO sessions (jti, user_id, expires_at) VALUES ($1, $2, to_timestamp($3))",
-	            3, params);
+	st = sessions_insert(&app->auth_db, jti, u->id, now + config_token_lifetime(cfg));
 	if (st != DB_OK)
 		goto out;
 	st = DB_ERROR;
@@ -391,42 +386,4 @@ int auth_issue_login(struct app *app, const struct user *u, struct http_resp *re
 void auth_clear_cookie(const struct app *app, struct http_resp *resp)
 {
 	http_resp_cookie(resp, AUTH_COOKIE, "", 0, app->cfg->public_https ? HTTP_COOKIE_SECURE : 0);
-}
-
-enum db_status auth_session_revoke(struct db *db, const char *user_id, const char *jti)
-{
-	const char *params[2] = {jti, user_id};
-
-	return db_run(db,
-	              "UPDATE sessions SET revoked_at = now()"
-	              " WHERE jti = $1 AND user_id = $2 AND revoked_at IS NULL",
-	              2, params);
-}
-
-enum db_status auth_sessions_revoke_all(struct db *db, const char *user_id, long *revoked)
-{
-	const char *params[1] = {user_id};
-	enum db_status st;
-	PGresult *res;
-	long n = 0;
-
-	res = db_exec(db,
-	              "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-	              1, params, &st);
-	if (res != NULL && util_parse_long(PQcmdTuples(res), 0, LONG_MAX, &n) == -1)
-		n = 0;
-	if (revoked != NULL)
-		*revoked = n;
-	PQclear(res);
-	return st;
-}
-
-void auth_sessions_prune(struct db *db)
-{
-	/* A day of grace keeps expired sessions around for whoever looks into a complaint. */
-	if (db_run(db,
-	           "DELETE FROM sessions WHERE jti = ANY (ARRAY("
-	           "SELECT jti FROM sessions WHERE expires_at < now() - interval '1 day' LIMIT 500))",
-	           0, NULL) != DB_OK)
-		log_warn("pruning expired sessions failed");
 }

@@ -3,6 +3,7 @@
  * or the farout_session cookie, sessions as an allow-list in farout_auth,
  * roles from the database at request time, the must_change_password gate,
  * CSRF for cookie-authenticated unsafe methods, and issuing new sessions.
+ * Owns no table: the rows are users.c's and sessions.c's.
  */
 #ifndef FAROUT_AUTH_H
 #define FAROUT_AUTH_H
@@ -84,11 +85,4 @@ int auth_answer_login(const struct app *, const struct user *u, const char *toke
  */
 bool auth_presented_session(const struct app *, const struct http_req *, char **user_id,
                             char **jti, bool *via_cookie);
-/* Marks one session revoked (a no-op when it already is or does not exist). */
-enum db_status auth_session_revoke(struct db *, const char *user_id, const char *jti);
-/* Marks every live session of a user revoked; how many into *revoked unless it is NULL. */
-enum db_status auth_sessions_revoke_all(struct db *, const char *user_id, long *revoked);
-/* Deletes a bounded batch of sessions expired for over a day; errors are logged, never fatal. */
-void auth_sessions_prune(struct db *);
-
 #endif

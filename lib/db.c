@@ -1,9 +1,11 @@
 #include "db.h"
 
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 void db_init(struct db *db, const char *url, const char *name)
 {
@@ -139,6 +141,27 @@ bool db_ping(struct db *db)
 const char *db_value(const PGresult *res, int r, int c)
 {
 	return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+}
+
+enum db_status db_run_count(struct db *db, const char *sql, int n, const char *const *values,
+                            long *affected)
+{
+	enum db_status st;
+	PGresult *res = db_exec(db, sql, n, values, &st);
+
+	if (affected != NULL)
+		*affected = db_affected(res);
+	PQclear(res);
+	return st;
+}
+
+long db_affected(const PGresult *res)
+{
+	long n = 0;
+
+	if (res == NULL || util_parse_long(PQcmdTuples((PGresult *)res), 0, LONG_MAX, &n) == -1)
+		n = 0;
+	return n;
 }
 
 bool db_bool(const PGresult *res, int r, int c)

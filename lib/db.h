@@ -39,6 +39,9 @@ PGresult *db_exec(struct db *, const char *sql, int n, const char *const *values
                   enum db_status *status);
 /* Like db_exec for statements whose rows are not needed. */
 enum db_status db_run(struct db *, const char *sql, int n, const char *const *values);
+/* db_run that also tells how many rows it changed (into *affected unless NULL; 0 on failure). */
+enum db_status db_run_count(struct db *, const char *sql, int n, const char *const *values,
+                            long *affected);
 
 /* BEGIN / COMMIT / ROLLBACK; rollback is safe to call on a broken connection. */
 enum db_status db_begin(struct db *);
@@ -51,5 +54,7 @@ bool db_ping(struct db *);
 /* Value of row r, column c, or NULL when SQL NULL. */
 const char *db_value(const PGresult *, int r, int c);
 bool db_bool(const PGresult *, int r, int c);
+/* The row count of an INSERT/UPDATE/DELETE result; 0 for NULL. */
+long db_affected(const PGresult *);
 
 #endif

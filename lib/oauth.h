@@ -23,6 +23,9 @@
  *   linked to another Discord account gets 409 discord_already_linked too,
  *   with its own detail, rather than having the link silently replaced.
  *
+ * Owns the oauth_states table; the users and members rows a sign-in
+ * writes go through users.c and oauth_member_upsert.
+ *
  * Strings returned by *_new functions are the caller's to free; structs are
  * released by their _cleanup, which wipes what is secret.
  */
@@ -143,6 +146,12 @@ enum oauth_result oauth_flow_consume(struct db *auth_db, const struct oauth_keys
                                      const char *state, const char *binding,
                                      struct oauth_pending *);
 void oauth_pending_cleanup(struct oauth_pending *);
+
+/*
+ * Deletes flows expired for over a day (farout-admin prune; a new flow
+ * already removes the expired ones): at most batch rows, all when NULL.
+ */
+enum db_status oauth_states_prune(struct db *auth_db, const char *batch, long *deleted);
 
 /* Set-Cookie for the flow's binding, or (value NULL) the one that clears it. */
 int oauth_cookie_set(struct http_resp *, const struct config *, const char *value);

@@ -10,7 +10,6 @@
 #include "log.h"
 #include "util.h"
 
-#define PRUNE_BATCH "500"
 
 char *throttle_user_key_new(const struct user *u, const char *name)
 {
@@ -106,11 +105,12 @@ enum db_status throttle_clear(struct db *db, const char *user_key)
 	return db_run(db, "DELETE FROM login_attempts WHERE kind = 'user' AND key = $1", 1, params);
 }
 
-void throttle_prune(struct db *db)
+enum db_status throttle_prune(struct db *db, const char *batch, long *deleted)
 {
-	if (db_run(db,
-	           "DELETE FROM login_attempts WHERE ctid = ANY (ARRAY("
-	           "SELECT ctid FROM login_attempts WHERE expires_at < now() LIMIT " PRUNE_BATCH "))",
-	           0, NULL) != DB_OK)
-		log_warn("pruning expired login_attempts failed");
+	const char *params[1] = {batch}; /* LIMIT NULL is no limit */
+
+	return db_run_count(db,
+	                    "DELETE FROM login_attempts WHERE ctid = ANY (ARRAY("
+	                    "SELECT ctid FROM login_attempts WHERE expires_at < now() LIMIT $1::bigint))",
+	                    1, params, deleted);
 }

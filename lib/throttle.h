@@ -38,7 +38,7 @@ enum db_status throttle_record_failure(struct db *, const struct config *, const
                                        const char *addr);
 /* A success: the account's (or name's) count starts again; the address's stays. */
 enum db_status throttle_clear(struct db *, const char *user_key);
-/* Deletes a bounded batch of expired rows; errors are logged, never fatal. */
-void throttle_prune(struct db *);
+/* Deletes expired rows: at most batch ("500"), all when batch is NULL; how many into *deleted. */
+enum db_status throttle_prune(struct db *, const char *batch, long *deleted);
 
 #endif

@@ -323,15 +323,6 @@ enum db_status users_discord_link(struct db *db, const char *user_id, const stru
 
 /* ---- the operators' statements (farout-admin) ------------------------------------ */
 
-static long affected(PGresult *res)
-{
-	long n = 0;
-
-	if (util_parse_long(PQcmdTuples(res), 0, LONG_MAX, &n) == -1)
-		n = 0;
-	return n;
-}
-
 enum db_status users_id_by_name(struct db *db, const char *username, char id[USERS_ID_MAX],
                                 bool *found)
 {
@@ -399,7 +390,7 @@ enum db_status users_seed(struct db *db, const struct users_new *n, bool *create
 	enum db_status st;
 	PGresult *res = insert_local(db, n, true, &st);
 
-	*created = res != NULL && affected(res) == 1;
+	*created = res != NULL && db_affected(res) == 1;
 	PQclear(res);
 	return st;
 }
@@ -420,7 +411,7 @@ enum db_status users_set_role(struct db *db, const char *username, const char *r
 	enum db_status st;
 	PGresult *res = db_exec(db, "UPDATE users SET role = $2 WHERE username = $1", 2, params, &st);
 
-	*found = res != NULL && affected(res) > 0;
+	*found = res != NULL && db_affected(res) > 0;
 	PQclear(res);
 	return st;
 }
