@@ -25,14 +25,6 @@
 #define PRUNE_ONE_IN 64
 #define PRUNE_BATCH "500"
 
-static void answer_db_error(struct http_resp *resp, enum db_status st)
-{
-	if (st == DB_UNAVAILABLE)
-		http_resp_error(resp, 503, "unavailable", "The auth database is unavailable.");
-	else
-		http_resp_error(resp, 500, "internal_error", "The request could not be completed.");
-}
-
 static void answer_bad_credentials(struct http_resp *resp)
 {
 	http_resp_error(resp, 401, "invalid_credentials", "The username or password is incorrect.");
@@ -62,12 +54,12 @@ static bool throttle_allows(struct app *app, const struct http_req *req, const s
 
 	*key = throttle_user_key_new(u, name);
 	if (*key == NULL) {
-		answer_db_error(resp, DB_ERROR);
+		app_answer_db_error(resp, DB_ERROR);
 		return false;
 	}
 	st = throttle_check(&app->auth_db, app->cfg, *key, req->remote_addr, &retry_after);
 	if (st != DB_OK) {
-		answer_db_error(resp, st);
+		app_answer_db_error(resp, st);
 		return false;
 	}
 	if (retry_after > 0) {
@@ -215,7 +207,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		goto out;
 	st = users_find_login(&app->auth_db, c.username, &u, &found);
 	if (st != DB_OK) {
-		answer_db_error(resp, st);
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (!throttle_allows(app, req, found ? &u : NULL, c.username, "login", &key, resp))
@@ -231,7 +223,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		/* A failure that cannot be counted is not answered as a plain failure. */
 		st = throttle_record_failure(&app->auth_db, cfg, key, req->remote_addr);
 		if (st != DB_OK) {
-			answer_db_error(resp, st);
+			app_answer_db_error(resp, st);
 			goto out;
 		}
 		if (found)
@@ -255,7 +247,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	if (st == DB_OK)
 		st = throttle_clear(&app->auth_db, key);
 	if (st != DB_OK) {
-		answer_db_error(resp, st);
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (auth_issue_login(app, &u, resp) == 0)
@@ -286,7 +278,7 @@ static void handle_logout(struct app *app, const struct http_req *req, struct ht
 		}
 		st = sessions_revoke(&app->auth_db, user_id, jti);
 		if (st != DB_OK) {
-			answer_db_error(resp, st);
+			app_answer_db_error(resp, st);
 			goto out;
 		}
 		log_info("logout of user %s", user_id);
@@ -406,7 +398,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	    !password_verify(p.current, strlen(p.current), ctx.user.hashed_password)) {
 		st = throttle_record_failure(&app->auth_db, cfg, key, req->remote_addr);
 		if (st != DB_OK) {
-			answer_db_error(resp, st);
+			app_answer_db_error(resp, st);
 			goto out;
 		}
 		log_info("password change refused for user %s: wrong current password", ctx.user.id);
@@ -421,7 +413,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	}
 	st = store_password(app, &ctx.user, hash, &changed, &token);
 	if (st != DB_OK) {
-		answer_db_error(resp, st);
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (!changed) {

@@ -38,10 +38,7 @@ static void handle_me(struct app *app, const struct http_req *req, struct http_r
 	else if (!db_ping(&app->app_db))
 		st = DB_UNAVAILABLE;
 	if (st != DB_OK) {
-		if (st == DB_UNAVAILABLE)
-			http_resp_error(resp, 503, "unavailable", "The members database is unavailable.");
-		else
-			http_resp_error(resp, 500, "internal_error", "The member row could not be read.");
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	body = users_to_json(&ctx.user);

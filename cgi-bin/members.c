@@ -15,15 +15,6 @@
 #include "serve.h"
 #include "util.h"
 
-static void answer_db_failure(struct http_resp *resp, enum db_status st)
-{
-	if (st == DB_UNAVAILABLE)
-		http_resp_error(resp, 503, "unavailable",
-		                "The member database is unreachable; try again shortly.");
-	else
-		http_resp_error(resp, 500, "internal_error", "The server could not complete the request.");
-}
-
 static void answer_json(struct http_resp *resp, int status, const cJSON *body)
 {
 	if (http_resp_json(resp, status, body) == -1)
@@ -100,7 +91,7 @@ static void handle_list(struct app *app, const struct http_req *req, struct http
 	}
 	st = members_list(&app->app_db, &q, &page);
 	if (st != DB_OK)
-		answer_db_failure(resp, st);
+		app_answer_db_error(resp, st);
 	else
 		answer_json(resp, 200, page);
 out:
@@ -116,7 +107,7 @@ static void answer_member_of(struct app *app, const char *discord_id, struct htt
 	enum db_status st = members_find(&app->app_db, discord_id, &member, &found);
 
 	if (st != DB_OK)
-		answer_db_failure(resp, st);
+		app_answer_db_error(resp, st);
 	else if (!found)
 		answer_not_found(resp);
 	else
@@ -175,7 +166,7 @@ static void handle_create(struct app *app, const struct http_req *req, struct ht
 		goto out;
 	}
 	if (st != DB_OK) {
-		answer_db_failure(resp, st);
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	log_info("member %s created by user %s", change.discord_id, ctx.user.id);
@@ -229,7 +220,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	}
 	st = members_update(&app->app_db, req->param, &change, &member, &found);
 	if (st != DB_OK) {
-		answer_db_failure(resp, st);
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (!found) {
@@ -259,7 +250,7 @@ static void handle_delete(struct app *app, const struct http_req *req, struct ht
 	}
 	st = members_delete(&app->app_db, req->param, &found);
 	if (st != DB_OK)
-		answer_db_failure(resp, st);
+		app_answer_db_error(resp, st);
 	else if (!found)
 		answer_not_found(resp);
 	else {

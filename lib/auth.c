@@ -256,10 +256,10 @@ bool auth_require(struct app *app, const struct http_req *req, struct http_resp 
 		http_resp_error(resp, 401, "not_authenticated", "A valid session token is required.");
 		return false;
 	case AUTH_UNAVAILABLE:
-		http_resp_error(resp, 503, "unavailable", "The auth database is unavailable.");
+		app_answer_db_error(resp, DB_UNAVAILABLE);
 		return false;
 	case AUTH_ERROR:
-		http_resp_error(resp, 500, "internal_error", "The session could not be checked.");
+		app_answer_db_error(resp, DB_ERROR);
 		return false;
 	}
 	if (ctx->via_cookie && is_unsafe_method(req->method) && !auth_csrf_ok(app, req)) {
@@ -373,10 +373,8 @@ int auth_issue_login(struct app *app, const struct user *u, struct http_resp *re
 	enum db_status st = auth_session_start(app, u, &token);
 	int rc = -1;
 
-	if (st == DB_UNAVAILABLE)
-		http_resp_error(resp, 503, "unavailable", "The auth database is unavailable.");
-	else if (st != DB_OK)
-		http_resp_error(resp, 500, "internal_error", "The session could not be started.");
+	if (st != DB_OK)
+		app_answer_db_error(resp, st);
 	else
 		rc = auth_answer_login(app, u, token, resp);
 	util_free_secret(token);

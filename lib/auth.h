@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "http.h"
-#include "serve.h"
+#include "app.h"
 #include "users.h"
 
 #define AUTH_COOKIE "farout_session"

@@ -20,16 +20,9 @@
 
 #include <stddef.h>
 
+#include "app.h"
 #include "config.h"
-#include "db.h"
 #include "http.h"
-
-struct app {
-	const struct config *cfg;
-	struct db auth_db; /* farout_auth */
-	struct db app_db;  /* farout */
-	void *program;     /* whatever a program's init() keeps per worker */
-};
 
 typedef void (*serve_handler)(struct app *, const struct http_req *, struct http_resp *);
 
