@@ -1,6 +1,5 @@
 #include "auth.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,6 @@
 #include "util.h"
 
 #define JTI_BYTES 32    /* 256 random bits; 43 base64url characters */
-#define ORIGIN_MAX 512
 
 static const char *const role_names[ROLE__MAX] = {"member", "officer", "admin"};
 
@@ -167,75 +165,9 @@ out:
 
 /* ---- CSRF ----------------------------------------------------------------- */
 
-/*
- * The origin of an http(s) URL, normalised: lower case, no default port.
- * With whole_url false only "scheme://authority" may be given (an Origin
- * header); otherwise anything after the authority is ignored (a Referer).
- */
-static bool origin_of(const char *url, bool whole_url, char out[ORIGIN_MAX])
-{
-	const char *host, *port = NULL;
-	size_t alen, hlen;
-	bool https;
-	int n;
-
-	if (strncasecmp(url, "https://", 8) == 0) {
-		https = true;
-		host = url + 8;
-	} else if (strncasecmp(url, "http://", 7) == 0) {
-		https = false;
-		host = url + 7;
-	} else {
-		return false;
-	}
-	alen = strcspn(host, "/?#");
-	if (alen == 0 || alen >= ORIGIN_MAX - 16 || (!whole_url && host[alen] != '\0') ||
-	    memchr(host, '@', alen) != NULL)
-		return false;
-	hlen = alen;
-	/* The port follows the last ':' that is not inside an IPv6 literal. */
-	for (size_t i = alen; i > 0; i--) {
-		if (host[i - 1] == ']')
-			break;
-		if (host[i - 1] == ':') {
-			hlen = i - 1;
-			port = host + i;
-			break;
-		}
-	}
-	if (port != NULL) {
-		size_t plen = alen - hlen - 1;
-		if (plen == 0 || strspn(port, "0123456789") < plen)
-			return false;
-		if ((https && plen == 3 && strncmp(port, "443", 3) == 0) ||
-		    (!https && plen == 2 && strncmp(port, "80", 2) == 0))
-			port = NULL;
-	}
-	if (hlen == 0)
-		return false;
-	n = snprintf(out, ORIGIN_MAX, "%s://%.*s%s%.*s", https ? "https" : "http", (int)hlen, host,
-	             port ? ":" : "", port ? (int)(alen - hlen - 1) : 0, port ? port : "");
-	if (n < 0 || n >= ORIGIN_MAX)
-		return false;
-	for (char *p = out; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return true;
-}
-
 bool auth_csrf_ok(const struct app *app, const struct http_req *req)
 {
-	const char *origin = http_req_header(req, "Origin");
-	const char *referer = http_req_header(req, "Referer");
-	char want[ORIGIN_MAX], got[ORIGIN_MAX];
-
-	if (app->cfg->public_origin == NULL || !origin_of(app->cfg->public_origin, false, want))
-		return false;
-	/* An Origin that is present decides, even "null": the Referer is only a fallback. */
-	if (origin != NULL)
-		return origin_of(origin, false, got) && strcmp(got, want) == 0;
-	if (referer != NULL)
-		return origin_of(referer, true, got) && strcmp(got, want) == 0;
-	return false;
+	return app->cfg->public_origin != NULL && http_req_from_origin(req, app->cfg->public_origin);
 }
 
 static bool is_unsafe_method(const char *m)

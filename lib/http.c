@@ -400,3 +400,71 @@ int http_resp_serialize(const struct http_resp *resp, struct buf *out)
 		rc |= buf_append(out, resp->body.data, resp->body.len);
 	return rc == 0 ? 0 : -1;
 }
+
+/* ---- origins ---------------------------------------------------------------- */
+
+bool http_origin_parse(const char *url, bool whole_url, char out[HTTP_ORIGIN_MAX])
+{
+	const char *host, *port = NULL;
+	size_t alen, hlen;
+	bool https;
+	int n;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		https = true;
+		host = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		https = false;
+		host = url + 7;
+	} else {
+		return false;
+	}
+	alen = strcspn(host, "/?#");
+	if (alen == 0 || alen >= HTTP_ORIGIN_MAX - 16 || (!whole_url && host[alen] != '\0') ||
+	    memchr(host, '@', alen) != NULL)
+		return false;
+	hlen = alen;
+	/* The port follows the last ':' that is not inside an IPv6 literal. */
+	for (size_t i = alen; i > 0; i--) {
+		if (host[i - 1] == ']')
+			break;
+		if (host[i - 1] == ':') {
+			hlen = i - 1;
+			port = host + i;
+			break;
+		}
+	}
+	if (port != NULL) {
+		size_t plen = alen - hlen - 1;
+		if (plen == 0 || strspn(port, "0123456789") < plen)
+			return false;
+		if ((https && plen == 3 && strncmp(port, "443", 3) == 0) ||
+		    (!https && plen == 2 && strncmp(port, "80", 2) == 0))
+			port = NULL;
+	}
+	if (hlen == 0)
+		return false;
+	n = snprintf(out, HTTP_ORIGIN_MAX, "%s://%.*s%s%.*s", https ? "https" : "http", (int)hlen, host,
+	             port ? ":" : "", port ? (int)(alen - hlen - 1) : 0, port ? port : "");
+	if (n < 0 || n >= HTTP_ORIGIN_MAX)
+		return false;
+	for (char *p = out; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return true;
+}
+
+bool http_req_from_origin(const struct http_req *req, const char *origin)
+{
+	const char *o = http_req_header(req, "Origin");
+	const char *referer = http_req_header(req, "Referer");
+	char want[HTTP_ORIGIN_MAX], got[HTTP_ORIGIN_MAX];
+
+	if (!http_origin_parse(origin, false, want))
+		return false;
+	/* An Origin that is present decides, even "null": the Referer is only a fallback. */
+	if (o != NULL)
+		return http_origin_parse(o, false, got) && strcmp(got, want) == 0;
+	if (referer != NULL)
+		return http_origin_parse(referer, true, got) && strcmp(got, want) == 0;
+	return false;
+}

@@ -60,6 +60,17 @@ bool http_form_has_unknown(const char *form, size_t len, const char *const *allo
 /* Percent-encodes s for a query string value; caller frees. */
 char *http_urlencode_new(const char *s);
 
+#define HTTP_ORIGIN_MAX 512
+/*
+ * The origin of an http(s) URL into out, normalised: lower case, no default
+ * port. With whole_url false only "scheme://authority" may be given (an
+ * Origin header); otherwise anything after the authority is ignored (a
+ * Referer). False for anything else, or userinfo.
+ */
+bool http_origin_parse(const char *url, bool whole_url, char out[HTTP_ORIGIN_MAX]);
+/* The request's Origin (or, without one, its Referer) is origin ("scheme://host[:port]"). */
+bool http_req_from_origin(const struct http_req *, const char *origin);
+
 /* True when the Content-Type is this media type (parameters ignored, case-insensitive). */
 bool http_req_is_content_type(const struct http_req *, const char *type);
 
