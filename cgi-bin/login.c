@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "credentials.h"
 #include "json.h"
 #include "log.h"
 #include "password.h"
@@ -30,149 +31,7 @@ static void answer_bad_credentials(struct http_resp *resp)
 	http_resp_error(resp, 401, "invalid_credentials", "The username or password is incorrect.");
 }
 
-static void answer_throttled(struct http_resp *resp, long retry_after)
-{
-	char secs[24];
-
-	snprintf(secs, sizeof secs, "%ld", retry_after > 0 ? retry_after : 1);
-	http_resp_error(resp, 429, "too_many_attempts",
-	                "Too many failed sign-ins; try again after the Retry-After delay.");
-	http_resp_header(resp, "Retry-After", secs);
-}
-
-/*
- * The sign-in throttle before a password is checked, for user u (NULL when
- * name matched nobody): true with the attempt's key in *key (caller frees),
- * false with the answer (429, 503 or 500) already in resp.
- */
-static bool throttle_allows(struct app *app, const struct http_req *req, const struct user *u,
-                            const char *name, const char *what, char **key,
-                            struct http_resp *resp)
-{
-	long retry_after = 0;
-	enum db_status st;
-
-	*key = throttle_user_key_new(u, name);
-	if (*key == NULL) {
-		app_answer_db_error(resp, DB_ERROR);
-		return false;
-	}
-	st = throttle_check(&app->auth_db, app->cfg, *key, req->remote_addr, &retry_after);
-	if (st != DB_OK) {
-		app_answer_db_error(resp, st);
-		return false;
-	}
-	if (retry_after > 0) {
-		log_info("%s refused: too many failures (%s)", what,
-		         u != NULL ? "known account" : "unknown name");
-		answer_throttled(resp, retry_after);
-		return false;
-	}
-	return true;
-}
-
 /* ---- request bodies ------------------------------------------------------- */
-
-struct credentials {
-	char *username;
-	char *password;
-};
-
-static void credentials_cleanup(struct credentials *c)
-{
-	util_free_secret(c->username);
-	util_free_secret(c->password);
-	memset(c, 0, sizeof *c);
-}
-
-/* The JSON body as an object with no repeated keys, or NULL with a 400 in resp. */
-static cJSON *json_body(const struct http_req *req, struct http_resp *resp)
-{
-	enum json_error err;
-	cJSON *body = json_parse(req->body.data, req->body.len, &err);
-
-	if (body == NULL) {
-		http_resp_error(resp, 400, "invalid_request", json_error_detail(err));
-		return NULL;
-	}
-	if (!cJSON_IsObject(body) || json_has_duplicate_keys(body)) {
-		http_resp_error(resp, 400, "invalid_request",
-		                "The body must be a JSON object without repeated keys.");
-		cJSON_Delete(body);
-		return NULL;
-	}
-	return body;
-}
-
-/* A string field copied out of the body (its copy in the tree is wiped). */
-static char *take_string(cJSON *body, const char *key)
-{
-	cJSON *item = cJSON_GetObjectItemCaseSensitive(body, key);
-	char *copy;
-
-	if (!cJSON_IsString(item))
-		return NULL;
-	copy = strdup(item->valuestring);
-	util_wipe(item->valuestring, strlen(item->valuestring));
-	return copy;
-}
-
-static int credentials_from_json(const struct http_req *req, struct credentials *c,
-                                 struct http_resp *resp)
-{
-	cJSON *body = json_body(req, resp);
-	int rc = -1;
-
-	if (body == NULL)
-		return -1;
-	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "username")) ||
-	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "password"))) {
-		http_resp_error(resp, 400, "invalid_request", "username and password must be strings.");
-		goto out;
-	}
-	c->username = take_string(body, "username");
-	c->password = take_string(body, "password");
-	if (c->username == NULL || c->password == NULL) {
-		http_resp_error(resp, 500, "internal_error", "Out of memory.");
-		goto out;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(body);
-	return rc;
-}
-
-static int credentials_from_form(const struct http_req *req, struct credentials *c,
-                                 struct http_resp *resp)
-{
-	const char *form = req->body.data != NULL ? req->body.data : "";
-	size_t len = req->body.len;
-
-	if (http_form_count(form, len, "username") != 1 || http_form_count(form, len, "password") != 1) {
-		http_resp_error(resp, 400, "invalid_request", "username and password are each required once.");
-		return -1;
-	}
-	if (http_form_get(form, len, "username", &c->username) != 1 ||
-	    http_form_get(form, len, "password", &c->password) != 1) {
-		http_resp_error(resp, 400, "invalid_request", "The form body is malformed.");
-		return -1;
-	}
-	/* The name goes to PostgreSQL as text; JSON bodies were checked by json_parse. */
-	if (!util_is_utf8(c->username, strlen(c->username))) {
-		http_resp_error(resp, 400, "invalid_request", "username is not valid UTF-8.");
-		return -1;
-	}
-	return 0;
-}
-
-static int read_credentials(const struct http_req *req, struct credentials *c,
-                            struct http_resp *resp)
-{
-	memset(c, 0, sizeof *c);
-	if (http_req_is_content_type(req, "application/json"))
-		return credentials_from_json(req, c, resp);
-	return credentials_from_form(req, c, resp);
-}
 
 /* ---- POST /api/auth/login --------------------------------------------------- */
 
@@ -203,14 +62,14 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	enum db_status st;
 
 	memset(&u, 0, sizeof u);
-	if (read_credentials(req, &c, resp) == -1)
+	if (credentials_read(req, &c, resp) == -1)
 		goto out;
 	st = users_find_login(&app->auth_db, c.username, &u, &found);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	if (!throttle_allows(app, req, found ? &u : NULL, c.username, "login", &key, resp))
+	if (!throttle_allows(&app->auth_db, app->cfg, req, found ? &u : NULL, c.username, "login", &key, resp))
 		goto out;
 
 	if (found && u.hashed_password != NULL) {
@@ -292,82 +151,6 @@ out:
 
 /* ---- POST /api/auth/password ------------------------------------------------ */
 
-struct password_change {
-	char *current; /* NULL when not given */
-	char *next;
-};
-
-static void password_change_cleanup(struct password_change *p)
-{
-	util_free_secret(p->current);
-	util_free_secret(p->next);
-	memset(p, 0, sizeof *p);
-}
-
-static int read_password_change(const struct http_req *req, bool has_password,
-                                struct password_change *p, struct http_resp *resp)
-{
-	cJSON *body = json_body(req, resp), *current;
-	int rc = -1;
-
-	memset(p, 0, sizeof *p);
-	if (body == NULL)
-		return -1;
-	current = cJSON_GetObjectItemCaseSensitive(body, "current_password");
-	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(body, "new_password"))) {
-		http_resp_error(resp, 400, "invalid_request", "new_password must be a string.");
-		goto out;
-	}
-	/* null is how a client says "I have no password yet". */
-	if (current != NULL && !cJSON_IsString(current) && !cJSON_IsNull(current)) {
-		http_resp_error(resp, 400, "invalid_request", "current_password must be a string.");
-		goto out;
-	}
-	if (has_password && !cJSON_IsString(current)) {
-		http_resp_error(resp, 400, "invalid_request", "current_password is required.");
-		goto out;
-	}
-	p->next = take_string(body, "new_password");
-	if (cJSON_IsString(current))
-		p->current = take_string(body, "current_password");
-	if (p->next == NULL || (cJSON_IsString(current) && p->current == NULL)) {
-		http_resp_error(resp, 500, "internal_error", "Out of memory.");
-		goto out;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(body);
-	return rc;
-}
-
-/*
- * The new hash, the revocation of every session and the new session commit
- * together: a failure half way leaves the old password and sessions intact.
- */
-static enum db_status store_password(struct app *app, struct user *u, const char *hash,
-                                     bool *changed, char **token)
-{
-	enum db_status st;
-
-	*token = NULL;
-	st = db_begin(&app->auth_db);
-	if (st != DB_OK)
-		return st;
-	st = users_set_password(&app->auth_db, u, hash, changed);
-	if (st == DB_OK && *changed)
-		st = sessions_revoke_all(&app->auth_db, u->id, NULL);
-	if (st == DB_OK && *changed)
-		st = auth_session_start(app, u, token);
-	if (st == DB_OK && *changed)
-		st = db_commit(&app->auth_db);
-	if (st != DB_OK || !*changed) {
-		db_rollback(&app->auth_db);
-		util_free_secret(*token);
-		*token = NULL;
-	}
-	return st;
-}
-
 static void handle_password(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	const struct config *cfg = app->cfg;
@@ -381,7 +164,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	memset(&p, 0, sizeof p);
 	if (!auth_require(app, req, resp, ROLE_MEMBER, AUTH_ALLOW_PENDING_CHANGE, &ctx))
 		return;
-	if (read_password_change(req, ctx.user.hashed_password != NULL, &p, resp) == -1)
+	if (password_change_read(req, ctx.user.hashed_password != NULL, &p, resp) == -1)
 		goto out;
 	/* A current password sent by a user who has none is nothing to compare with. */
 	weak = password_policy_check(p.next, strlen(p.next), ctx.user.username,
@@ -392,7 +175,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	}
 
 	/* Guessing the current password with a stolen session counts like guessing at login. */
-	if (!throttle_allows(app, req, &ctx.user, ctx.user.username, "password change", &key, resp))
+	if (!throttle_allows(&app->auth_db, app->cfg, req, &ctx.user, ctx.user.username, "password change", &key, resp))
 		goto out;
 	if (ctx.user.hashed_password != NULL &&
 	    !password_verify(p.current, strlen(p.current), ctx.user.hashed_password)) {
@@ -411,7 +194,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		http_resp_error(resp, 500, "internal_error", "The password could not be hashed.");
 		goto out;
 	}
-	st = store_password(app, &ctx.user, hash, &changed, &token);
+	st = auth_password_change(app, &ctx.user, hash, &changed, &token);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;

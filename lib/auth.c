@@ -317,3 +317,27 @@ void auth_clear_cookie(const struct app *app, struct http_resp *resp)
 {
 	http_resp_cookie(resp, AUTH_COOKIE, "", 0, app->cfg->public_https ? HTTP_COOKIE_SECURE : 0);
 }
+
+enum db_status auth_password_change(struct app *app, struct user *u, const char *hash, bool *changed,
+                                    char **token)
+{
+	enum db_status st;
+
+	*token = NULL;
+	st = db_begin(&app->auth_db);
+	if (st != DB_OK)
+		return st;
+	st = users_set_password(&app->auth_db, u, hash, changed);
+	if (st == DB_OK && *changed)
+		st = sessions_revoke_all(&app->auth_db, u->id, NULL);
+	if (st == DB_OK && *changed)
+		st = auth_session_start(app, u, token);
+	if (st == DB_OK && *changed)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK || !*changed) {
+		db_rollback(&app->auth_db);
+		util_free_secret(*token);
+		*token = NULL;
+	}
+	return st;
+}

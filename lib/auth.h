@@ -79,6 +79,16 @@ int auth_answer_login(const struct app *, const struct user *u, const char *toke
                       struct http_resp *);
 
 /*
+ * A password change as one transaction: the new hash (if the stored one is
+ * still u's: *changed false otherwise), the revocation of every session of
+ * the user and a new session (*token, caller frees with util_free_secret)
+ * commit together, so a failure half way leaves the old password and
+ * sessions intact. u is refreshed on success.
+ */
+enum db_status auth_password_change(struct app *, struct user *u, const char *hash, bool *changed,
+                                    char **token);
+
+/*
  * The session named by the presented token, judged by signature and claims
  * only (not by the database): true with *user_id and *jti (caller frees) and
  * *via_cookie set. Logout uses it to revoke whatever state the user is in.

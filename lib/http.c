@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "util.h"
 
 static const char *env_in(char *const *env, const char *name)
@@ -467,4 +468,24 @@ bool http_req_from_origin(const struct http_req *req, const char *origin)
 	if (referer != NULL)
 		return http_origin_parse(referer, true, got) && strcmp(got, want) == 0;
 	return false;
+}
+
+/* ---- JSON bodies ---------------------------------------------------------------- */
+
+cJSON *http_req_json_object(const struct http_req *req, struct http_resp *resp)
+{
+	enum json_error err;
+	cJSON *body = json_parse(req->body.data, req->body.len, &err);
+
+	if (body == NULL) {
+		http_resp_error(resp, 400, "invalid_request", json_error_detail(err));
+		return NULL;
+	}
+	if (!cJSON_IsObject(body) || json_has_duplicate_keys(body)) {
+		http_resp_error(resp, 400, "invalid_request",
+		                "The body must be a JSON object without repeated keys.");
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
 }

@@ -88,6 +88,12 @@ int http_resp_header(struct http_resp *, const char *name, const char *value);
 int http_resp_json(struct http_resp *, int status, const cJSON *body);
 /* The contract's error body {"error","detail"}; 401 also gets WWW-Authenticate. */
 int http_resp_error(struct http_resp *, int status, const char *code, const char *detail);
+/*
+ * The request body parsed as a JSON object without repeated keys (caller
+ * cJSON_Deletes), or NULL with a 400 invalid_request already in resp.
+ */
+cJSON *http_req_json_object(const struct http_req *, struct http_resp *);
+
 /* Status with an empty body (204, or a redirect after http_resp_header Location). */
 void http_resp_empty(struct http_resp *, int status);
 int http_resp_redirect(struct http_resp *, const char *location);

@@ -116,3 +116,15 @@ cJSON *json_add_string_or_null(cJSON *obj, const char *key, const char *value)
 	return value != NULL ? cJSON_AddStringToObject(obj, key, value)
 	                     : cJSON_AddNullToObject(obj, key);
 }
+
+char *json_take_string(cJSON *obj, const char *key)
+{
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char *copy;
+
+	if (!cJSON_IsString(item))
+		return NULL;
+	copy = strdup(item->valuestring);
+	util_wipe(item->valuestring, strlen(item->valuestring));
+	return copy;
+}

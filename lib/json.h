@@ -32,6 +32,13 @@ const char *json_string(const cJSON *obj, const char *key);
 /* True when an object holds the same key twice (cJSON keeps both). */
 bool json_has_duplicate_keys(const cJSON *obj);
 
+/*
+ * A copy of the string member key (caller frees, util_free_secret for
+ * secrets), or NULL when absent, not a string or out of memory. The value in
+ * the tree is wiped, so a secret lives on in one place only.
+ */
+char *json_take_string(cJSON *obj, const char *key);
+
 /* Printed compactly; the caller frees with cJSON_free. */
 char *json_print_new(const cJSON *item);
 

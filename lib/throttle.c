@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "app.h"
 #include "log.h"
 #include "util.h"
 
@@ -113,4 +114,42 @@ enum db_status throttle_prune(struct db *db, const char *batch, long *deleted)
 	                    "DELETE FROM login_attempts WHERE ctid = ANY (ARRAY("
 	                    "SELECT ctid FROM login_attempts WHERE expires_at < now() LIMIT $1::bigint))",
 	                    1, params, deleted);
+}
+
+/* ---- the gate before a password is checked ----------------------------------------- */
+
+static void answer_throttled(struct http_resp *resp, long retry_after)
+{
+	char secs[24];
+
+	snprintf(secs, sizeof secs, "%ld", retry_after > 0 ? retry_after : 1);
+	http_resp_error(resp, 429, "too_many_attempts",
+	                "Too many failed sign-ins; try again after the Retry-After delay.");
+	http_resp_header(resp, "Retry-After", secs);
+}
+
+bool throttle_allows(struct db *db, const struct config *cfg, const struct http_req *req,
+                     const struct user *u, const char *name, const char *what, char **key,
+                     struct http_resp *resp)
+{
+	long retry_after = 0;
+	enum db_status st;
+
+	*key = throttle_user_key_new(u, name);
+	if (*key == NULL) {
+		app_answer_db_error(resp, DB_ERROR);
+		return false;
+	}
+	st = throttle_check(db, cfg, *key, req->remote_addr, &retry_after);
+	if (st != DB_OK) {
+		app_answer_db_error(resp, st);
+		return false;
+	}
+	if (retry_after > 0) {
+		log_info("%s refused: too many failures (%s)", what,
+		         u != NULL ? "known account" : "unknown name");
+		answer_throttled(resp, retry_after);
+		return false;
+	}
+	return true;
 }

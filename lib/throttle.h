@@ -7,13 +7,15 @@
  * The counters are rows of farout_auth.login_attempts, so every worker and
  * host shares them. The window is fixed: it opens at the first failure and a
  * failure after it closed opens a new one. Checking is one indexed SELECT and
- * counting one INSERT … ON CONFLICT, both single statements.
+ * counting one INSERT … ON CONFLICT, both single statements. Owns the
+ * login_attempts table.
  */
 #ifndef FAROUT_THROTTLE_H
 #define FAROUT_THROTTLE_H
 
 #include "config.h"
 #include "db.h"
+#include "http.h"
 #include "users.h"
 
 #define THROTTLE_ADDR_FACTOR 4
@@ -40,5 +42,15 @@ enum db_status throttle_record_failure(struct db *, const struct config *, const
 enum db_status throttle_clear(struct db *, const char *user_key);
 /* Deletes expired rows: at most batch ("500"), all when batch is NULL; how many into *deleted. */
 enum db_status throttle_prune(struct db *, const char *batch, long *deleted);
+
+/*
+ * The throttle before a password is checked, for user u (NULL when name
+ * matched nobody): true with the attempt's key in *key (caller frees), false
+ * with the answer (429 too_many_attempts with Retry-After, 503 or 500)
+ * already in resp. what names the attempt in the log line ("login").
+ */
+bool throttle_allows(struct db *, const struct config *, const struct http_req *,
+                     const struct user *u, const char *name, const char *what, char **key,
+                     struct http_resp *);
 
 #endif
