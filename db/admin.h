@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -55,5 +56,21 @@ int admin_column_exists(struct db *, const char *table, const char *column);
  * 0 at end of input with nothing read, -1 when the line is longer than buf.
  */
 int admin_read_line(char *buf, size_t cap, size_t *len);
+
+/*
+ * The operators' `farout-admin members …` commands (admin-members.c), on an
+ * open app database:
+ *   list                      every member: discord_id, rank, display_name (tab-separated)
+ *   set-rank DISCORD_ID RANK
+ *   import FILE.json          an array of objects shaped like the POST body; each is
+ *                             created, or its given fields updated when the discord_id
+ *                             exists; all or nothing, in one transaction
+ * argv[0] is the subcommand. Results go to out, one clear line per failure to
+ * err. Returns the exit status: 0 success, 1 failure, 2 usage. The database
+ * is touched only for a well-formed command.
+ */
+int admin_members(struct db *, int argc, char **argv, FILE *out, FILE *err);
+/* 0 when argv is one of the forms above, else the usage line on err and 2 (before any config). */
+int admin_members_usage(int argc, char **argv, FILE *err);
 
 #endif

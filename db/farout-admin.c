@@ -1,7 +1,7 @@
 /*
  * farout-admin — the operators' command line (API.md "farout-admin"): schema
  * migrations of both databases (migrate.c), local accounts, pruning expired
- * rows, and the member roster (lib/members.c).
+ * rows, and the member roster (admin-members.c over lib/members.c).
  *
  * Passwords come only from stdin, never from argv, and are wiped after use.
  */
@@ -523,11 +523,11 @@ static int cmd_prune(struct admin *a, const struct args *args)
 	return 0;
 }
 
-/* ---- members (lib/members.c owns these commands) ---------------------------------- */
+/* ---- members (admin-members.c) ---------------------------------- */
 
 static int cmd_members(struct admin *a, const struct args *args)
 {
-	return members_cli(&a->db[TARGET_APP], args->nrest, args->rest, stdout, stderr);
+	return admin_members(&a->db[TARGET_APP], args->nrest, args->rest, stdout, stderr);
 }
 
 /* ---- the command line ------------------------------------------------------------ */
@@ -550,7 +550,7 @@ static const struct command commands[] = {
 	{"user", "list", 0, 0, false, AUTH, cmd_user_list, "user list", NULL},
 	{"prune", NULL, 0, 0, false, AUTH, cmd_prune, "prune", NULL},
 	{"members", NULL, 0, 0, false, APP, cmd_members,
-	 "members list | set-rank DISCORD_ID RANK | import FILE.json", members_cli_usage},
+	 "members list | set-rank DISCORD_ID RANK | import FILE.json", admin_members_usage},
 };
 
 static void print_help(void)

@@ -192,21 +192,18 @@ static bool is_blank_or_comment(const char *line, size_t n)
 
 static int read_file(const char *path, struct buf *out)
 {
-	char chunk[8192];
-	FILE *f = fopen(path, "r");
-	size_t n;
 	int rc = 0;
 
-	if (f == NULL)
+	switch (buf_read_file(out, path)) {
+	case BUF_FILE_OK:
+		break;
+	case BUF_FILE_OPEN:
 		return admin_fail("%s: %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(out, chunk, n) == -1) {
-			rc = admin_fail("%s: too large or out of memory", path);
-			break;
-		}
-	if (rc == 0 && ferror(f))
-		rc = admin_fail("%s: read error", path);
-	fclose(f);
+	case BUF_FILE_TOO_LARGE:
+		return admin_fail("%s: too large or out of memory", path);
+	case BUF_FILE_READ:
+		return admin_fail("%s: read error", path);
+	}
 	if (rc == 0 && out->len > 0 && memchr(out->data, '\0', out->len) != NULL)
 		rc = admin_fail("%s: contains a NUL byte", path);
 	return rc;

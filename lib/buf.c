@@ -87,3 +87,21 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+enum buf_file buf_read_file(struct buf *b, const char *path)
+{
+	char chunk[8192];
+	FILE *f = fopen(path, "rb");
+	enum buf_file rc = BUF_FILE_OK;
+	size_t n;
+
+	if (f == NULL)
+		return BUF_FILE_OPEN;
+	while (rc == BUF_FILE_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(b, chunk, n) == -1)
+			rc = BUF_FILE_TOO_LARGE;
+	if (rc == BUF_FILE_OK && ferror(f))
+		rc = BUF_FILE_READ;
+	fclose(f);
+	return rc;
+}

@@ -24,4 +24,13 @@ int buf_append(struct buf *, const void *data, size_t n);
 int buf_puts(struct buf *, const char *s);
 int buf_printf(struct buf *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+enum buf_file {
+	BUF_FILE_OK,
+	BUF_FILE_OPEN,      /* fopen failed; errno says why */
+	BUF_FILE_TOO_LARGE, /* over the buffer's cap, or out of memory */
+	BUF_FILE_READ,      /* a read error */
+};
+/* Appends the whole file at path (read in binary). */
+enum buf_file buf_read_file(struct buf *, const char *path);
+
 #endif

@@ -9,6 +9,8 @@
  * members_create() then build their statement from that fixed table only, so
  * no byte of the request ever becomes SQL; values travel as $n parameters.
  *
+ * Owns the members table (and reads member_rank_counts, kept by triggers).
+ *
  * Member JSON handed out (cJSON *) belongs to the caller (cJSON_Delete). The
  * JSONB fields are raw items holding PostgreSQL's own JSON text, so numbers
  * come out exactly as stored; print the tree rather than walking them.
@@ -18,7 +20,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -158,18 +159,14 @@ enum db_status members_update(struct db *, const char *discord_id, const struct 
 enum db_status members_delete(struct db *, const char *discord_id, bool *found);
 
 /*
- * The operators' `farout-admin members …` commands, on an open app database:
- *   list                      every member: discord_id, rank, display_name (tab-separated)
- *   set-rank DISCORD_ID RANK
- *   import FILE.json          an array of objects shaped like the POST body; each is
- *                             created, or its given fields updated when the discord_id
- *                             exists; all or nothing, in one transaction
- * argv[0] is the subcommand. Results go to out, one clear line per failure to
- * err. Returns the exit status: 0 success, 1 failure, 2 usage. The database
- * is touched only for a well-formed command.
+ * For `farout-admin members list`: discord_id, rank, display_name of every
+ * member by display_name. The caller PQclear()s it; NULL with *st on failure.
  */
-int members_cli(struct db *, int argc, char **argv, FILE *out, FILE *err);
-/* 0 when argv is one of the forms above, else the usage line on err and 2 (before any config). */
-int members_cli_usage(int argc, char **argv, FILE *err);
+PGresult *members_roster(struct db *, enum db_status *st);
+/* Creates the member of a MEMBERS_FOR_CREATE change, or updates its given fields when it exists. */
+enum db_status members_upsert(struct db *, const struct members_change *, bool *created);
+/* What a Discord sign-in writes: the row, or only a changed avatar_url when it exists. */
+enum db_status members_upsert_discord(struct db *, const char *discord_id,
+                                      const char *display_name, const char *avatar_url);
 
 #endif

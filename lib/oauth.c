@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "log.h"
+#include "members.h"
 #include "util.h"
 
 #define STATE_PART_LEN 43 /* 32 bytes as unpadded base64url */
@@ -552,13 +553,7 @@ int oauth_member_upsert(struct db *db, const struct discord_user *du)
 	enum db_status st = DB_ERROR;
 
 	if (avatar_url != NULL) {
-		const char *params[] = {du->id, display, avatar_url};
-		/* A member's own display name is theirs once the row exists; only the picture follows Discord. */
-		st = db_run(db,
-		            "INSERT INTO members (discord_id, display_name, avatar_url) VALUES ($1, $2, $3) "
-		            "ON CONFLICT (discord_id) DO UPDATE SET avatar_url = EXCLUDED.avatar_url "
-		            "WHERE members.avatar_url IS DISTINCT FROM EXCLUDED.avatar_url",
-		            3, params);
+		st = members_upsert_discord(db, du->id, display, avatar_url);
 	}
 	free(avatar_url);
 	if (st == DB_OK)
