@@ -34,7 +34,6 @@
 #define LINE_MAX_BYTES 1024
 _Static_assert(LINE_MAX_BYTES - 2 > PASSWORD_MAX_BYTES, "a cut line must stay too long");
 
-static const char *const roles[] = {"member", "officer", "admin"};
 
 struct args {
 	const char *name;  /* NAME */
@@ -215,14 +214,6 @@ static bool is_valid_email(const char *email)
 	return true;
 }
 
-static bool is_valid_role(const char *role)
-{
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(roles); i++)
-		if (strcmp(role, roles[i]) == 0)
-			return true;
-	return false;
-}
-
 static int check_name(const char *name)
 {
 	if (!is_valid_name(name))
@@ -233,7 +224,9 @@ static int check_name(const char *name)
 
 static int check_role(const char *role)
 {
-	if (!is_valid_role(role))
+	enum role r;
+
+	if (auth_role_parse(role, &r) == -1)
 		return admin_usage_error("invalid role \"%s\": one of member, officer, admin", role);
 	return 0;
 }

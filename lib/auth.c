@@ -75,9 +75,7 @@ static bool is_decimal_id(const char *s)
  */
 static bool token_session(const struct config *cfg, const char *token, char **user_id, char **jti)
 {
-	struct jwt_key key = {cfg->jwt_algorithm, cfg->jwt_secret, cfg->jwt_secret_len};
-	struct jwt_key previous = {cfg->jwt_algorithm, cfg->jwt_secret_previous,
-	                           cfg->jwt_secret_previous_len};
+	struct jwt_key key, previous;
 	cJSON *claims = NULL;
 	const char *sub, *id;
 	enum jwt_result r;
@@ -86,7 +84,8 @@ static bool token_session(const struct config *cfg, const char *token, char **us
 	*user_id = *jti = NULL;
 	if (token == NULL || *token == '\0')
 		return false;
-	r = jwt_verify(&key, cfg->jwt_secret_previous != NULL ? &previous : NULL, token, util_now(),
+	config_jwt_keys(cfg, &key, &previous);
+	r = jwt_verify(&key, previous.secret != NULL ? &previous : NULL, token, util_now(),
 	               cfg->jwt_issuer, &claims);
 	if (r != JWT_OK) {
 		log_info("token refused: %s", jwt_result_name(r));
@@ -238,7 +237,7 @@ static cJSON *claims_new(const struct config *cfg, const struct user *u, const c
 enum db_status auth_session_start(struct app *app, const struct user *u, char **token)
 {
 	const struct config *cfg = app->cfg;
-	struct jwt_key key = {cfg->jwt_algorithm, cfg->jwt_secret, cfg->jwt_secret_len};
+	struct jwt_key key, previous;
 	enum db_status st = DB_ERROR;
 	int64_t now = util_now();
 	char *jti = util_random_token_new(JTI_BYTES);
@@ -252,6 +251,7 @@ enum db_status auth_session_start(struct app *app, const struct user *u, char **
 		goto out;
 	st = DB_ERROR;
 	claims = claims_new(cfg, u, jti, now);
+	config_jwt_keys(cfg, &key, &previous);
 	if (claims == NULL || (*token = jwt_sign_new(&key, claims)) == NULL)
 		goto out;
 	st = DB_OK;

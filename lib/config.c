@@ -158,19 +158,6 @@ static int load_public_url(struct loader *l, struct config *cfg)
 	return 0;
 }
 
-static bool is_loopback_http(const char *v)
-{
-	static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
-
-	/* The host must end there: "http://localhost.evil.example" is not loopback. */
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(hosts); i++) {
-		size_t n = strlen(hosts[i]);
-		if (strncmp(v, hosts[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == '/'))
-			return true;
-	}
-	return false;
-}
-
 /* Discord is reached over https; plain http only to a loopback test server. */
 static char *load_discord_url(struct loader *l, const char *name, const char *def)
 {
@@ -179,7 +166,7 @@ static char *load_discord_url(struct loader *l, const char *name, const char *de
 
 	if (v == NULL)
 		v = def;
-	if (strncmp(v, "https://", 8) != 0 && !is_loopback_http(v)) {
+	if (strncmp(v, "https://", 8) != 0 && !util_is_loopback_http(v)) {
 		fail(l, name, "must be an https:// URL (plain http only for 127.0.0.1/localhost)");
 		return NULL;
 	}
@@ -236,8 +223,8 @@ static int load_jwt(struct loader *l, struct config *cfg, bool required)
 {
 	static const struct {
 		const char *name;
-		enum config_alg alg;
-	} algs[] = {{"HS256", CONFIG_HS256}, {"HS384", CONFIG_HS384}, {"HS512", CONFIG_HS512}};
+		enum jwt_alg alg;
+	} algs[] = {{"HS256", JWT_HS256}, {"HS384", JWT_HS384}, {"HS512", JWT_HS512}};
 	const char *alg = get("JWT_ALGORITHM"), *issuer = get("JWT_ISSUER");
 
 	load_secret(l, "JWT_SECRET", required, &cfg->jwt_secret, &cfg->jwt_secret_len);
@@ -321,4 +308,11 @@ void config_cleanup(struct config *cfg)
 long config_token_lifetime(const struct config *cfg)
 {
 	return cfg->jwt_expiration_days * 86400L;
+}
+
+void config_jwt_keys(const struct config *cfg, struct jwt_key *key, struct jwt_key *previous)
+{
+	*key = (struct jwt_key){cfg->jwt_algorithm, cfg->jwt_secret, cfg->jwt_secret_len};
+	*previous = (struct jwt_key){cfg->jwt_algorithm, cfg->jwt_secret_previous,
+	                             cfg->jwt_secret_previous_len};
 }

@@ -13,13 +13,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "jwt.h"
+
 /* What a program needs to start; anything unset beyond this keeps its default. */
 enum {
 	CONFIG_NEED_DB = 1 << 0,  /* DATABASE_URL and AUTH_DATABASE_URL */
 	CONFIG_NEED_JWT = 1 << 1, /* JWT_SECRET */
 };
-
-enum config_alg { CONFIG_HS256, CONFIG_HS384, CONFIG_HS512 };
 
 /* The placeholder shipped in .env.example: never accepted as a secret. */
 #define CONFIG_SECRET_PLACEHOLDER "change-me-to-a-random-string-of-at-least-32-bytes"
@@ -32,7 +32,7 @@ struct config {
 	size_t jwt_secret_len;
 	unsigned char *jwt_secret_previous; /* NULL when not rotating */
 	size_t jwt_secret_previous_len;
-	enum config_alg jwt_algorithm;
+	enum jwt_alg jwt_algorithm;
 	const char *jwt_algorithm_name; /* "HS256", … */
 	long jwt_expiration_days;
 	char *jwt_issuer;
@@ -56,6 +56,11 @@ struct config {
 
 int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen);
 void config_cleanup(struct config *cfg);
+/*
+ * The signing key and the previous one, pointing into cfg (borrowed, valid
+ * while cfg is); previous->secret is NULL when no rotation is under way.
+ */
+void config_jwt_keys(const struct config *cfg, struct jwt_key *key, struct jwt_key *previous);
 /* Seconds a token lives: JWT_EXPIRATION_DAYS * 86400. */
 long config_token_lifetime(const struct config *cfg);
 

@@ -214,18 +214,6 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
 	return buf_append(body, data, n) == 0 ? n : 0;
 }
 
-static bool is_loopback_http(const char *url)
-{
-	static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
-
-	for (size_t i = 0; i < UTIL_ARRAY_LEN(hosts); i++) {
-		size_t n = strlen(hosts[i]);
-		if (strncmp(url, hosts[i], n) == 0 && (url[n] == ':' || url[n] == '/' || url[n] == '\0'))
-			return true;
-	}
-	return false;
-}
-
 /* Wipes every header line (they carry credentials) and frees the list. */
 static void free_headers(struct curl_slist *list)
 {
@@ -255,7 +243,7 @@ static int perform(struct discord_client *c, const char *what, const char *url,
 {
 	CURL *h = c->curl;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	const char *protocols = is_loopback_http(c->cfg->discord_api_base) ? "http,https" : "https";
+	const char *protocols = util_is_loopback_http(c->cfg->discord_api_base) ? "http,https" : "https";
 	CURLcode rc;
 	int ret = -1;
 

@@ -220,26 +220,38 @@ int http_query_get(const struct http_req *req, const char *name, char **out)
 	return http_form_get(req->query, strlen(req->query), name, out);
 }
 
-bool http_form_has_unknown(const char *form, size_t len, const char *const *allowed)
+enum http_form_check http_form_check(const char *form, size_t len, const char *const *allowed,
+                                     const char **key, size_t *key_len)
 {
 	const char *p = form;
 	struct form_field f;
 	unsigned seen = 0;
 
 	while (next_field(&p, form + len, &f)) {
-		bool known = false;
+		int known = -1;
 
+		if (f.key_len == 0 && f.key == f.value + f.value_len) /* "a=1&&b=2" or a trailing '&' */
+			continue;
+		*key = f.key;
+		*key_len = f.key_len;
 		for (unsigned i = 0; allowed[i] != NULL && i < 32; i++)
-			if (is_key(&f, allowed[i])) {
-				if (seen & (1u << i))
-					return true;
-				seen |= 1u << i;
-				known = true;
-			}
-		if (!known && f.key_len > 0)
-			return true;
+			if (is_key(&f, allowed[i]))
+				known = (int)i;
+		if (known < 0)
+			return HTTP_FORM_UNKNOWN;
+		if (seen & (1u << known))
+			return HTTP_FORM_TWICE;
+		seen |= 1u << known;
 	}
-	return false;
+	return HTTP_FORM_OK;
+}
+
+bool http_form_has_unknown(const char *form, size_t len, const char *const *allowed)
+{
+	const char *key;
+	size_t key_len;
+
+	return http_form_check(form, len, allowed, &key, &key_len) != HTTP_FORM_OK;
 }
 
 char *http_urlencode_new(const char *s)

@@ -54,7 +54,19 @@ int http_form_get(const char *form, size_t len, const char *name, char **out);
 int http_form_count(const char *form, size_t len, const char *name);
 /* The same for the request's query string. */
 int http_query_get(const struct http_req *, const char *name, char **out);
-/* True when the form or query holds any field not in the NULL-terminated allowed list, or one twice. */
+enum http_form_check {
+	HTTP_FORM_OK,
+	HTTP_FORM_UNKNOWN, /* a field not in the list (an empty name counts) */
+	HTTP_FORM_TWICE,   /* a field of the list given twice */
+};
+/*
+ * Walks the fields of a form or query against the NULL-terminated allowed
+ * list (at most 32 names); empty fields ("a=1&&b=2") are skipped. On a
+ * failure *key and *key_len point at the first offending name in form.
+ */
+enum http_form_check http_form_check(const char *form, size_t len, const char *const *allowed,
+                                     const char **key, size_t *key_len);
+/* True when the form or query holds any field not in the allowed list, or one twice. */
 bool http_form_has_unknown(const char *form, size_t len, const char *const *allowed);
 
 /* Percent-encodes s for a query string value; caller frees. */

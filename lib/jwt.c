@@ -12,27 +12,27 @@
 #include "json.h"
 #include "util.h"
 
-static const char *alg_name(enum config_alg alg)
+static const char *alg_name(enum jwt_alg alg)
 {
 	switch (alg) {
-	case CONFIG_HS384:
+	case JWT_HS384:
 		return "HS384";
-	case CONFIG_HS512:
+	case JWT_HS512:
 		return "HS512";
-	case CONFIG_HS256:
+	case JWT_HS256:
 		break;
 	}
 	return "HS256";
 }
 
-static const EVP_MD *alg_md(enum config_alg alg)
+static const EVP_MD *alg_md(enum jwt_alg alg)
 {
 	switch (alg) {
-	case CONFIG_HS384:
+	case JWT_HS384:
 		return EVP_sha384();
-	case CONFIG_HS512:
+	case JWT_HS512:
 		return EVP_sha512();
-	case CONFIG_HS256:
+	case JWT_HS256:
 		break;
 	}
 	return EVP_sha256();

@@ -15,7 +15,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "config.h"
 
 #define JWT_MAX_LEN 4096 /* longer tokens are refused before any parsing */
 #define JWT_LEEWAY 30    /* seconds allowed for clock skew on exp, nbf and iat */
@@ -30,8 +29,10 @@ enum jwt_result {
 	JWT_BAD_ISSUER,
 };
 
+enum jwt_alg { JWT_HS256, JWT_HS384, JWT_HS512 };
+
 struct jwt_key {
-	enum config_alg alg;
+	enum jwt_alg alg;
 	const unsigned char *secret;
 	size_t secret_len;
 };

@@ -537,48 +537,32 @@ void members_query_cleanup(struct members_query *q)
 enum members_check members_query_parse(const char *query, struct members_query *q, char *detail,
                                        size_t detail_len)
 {
-	static const char *const names[] = {"rank", "q", "limit", "offset"};
+	static const char *const names[] = {"rank", "q", "limit", "offset", NULL};
 	char *values[4] = {NULL, NULL, NULL, NULL};
-	bool seen[4] = {false, false, false, false};
 	enum members_check rc = MEMBERS_CHECK_INVALID;
-	const char *p = query != NULL ? query : "", *end = p + strlen(p);
-	size_t len = (size_t)(end - p);
+	const char *p = query != NULL ? query : "", *key = NULL;
+	size_t len = strlen(p), key_len = 0;
+	char name[65];
+	int found;
 
 	memset(q, 0, sizeof *q);
 	q->limit = MEMBERS_LIMIT_DEFAULT;
-	for (const char *s = p; s < end;) {
-		const char *amp = memchr(s, '&', (size_t)(end - s));
-		const char *field_end = amp != NULL ? amp : end;
-		const char *eq = memchr(s, '=', (size_t)(field_end - s));
-		size_t key_len = (size_t)((eq != NULL ? eq : field_end) - s);
-		char key[65];
-		int k = -1;
-
-		if (field_end == s) { /* "a=1&&b=2" or a trailing '&' */
-			s = field_end + 1;
-			continue;
-		}
-		for (int i = 0; i < 4; i++)
-			if (strlen(names[i]) == key_len && strncmp(s, names[i], key_len) == 0)
-				k = i;
-		if (k < 0) {
-			snprintf(key, sizeof key, "%.*s", key_len < sizeof key ? (int)key_len : 0, s);
-			say(detail, detail_len, "Unknown query parameter '%s'; use rank, q, limit or offset.",
-			    quotable(key));
-			goto out;
-		}
-		if (seen[k]) {
-			say(detail, detail_len, "The query parameter %s is given twice.", names[k]);
-			goto out;
-		}
-		seen[k] = true;
-		s = field_end + 1;
+	switch (http_form_check(p, len, names, &key, &key_len)) {
+	case HTTP_FORM_OK:
+		break;
+	case HTTP_FORM_UNKNOWN:
+		snprintf(name, sizeof name, "%.*s", key_len < sizeof name ? (int)key_len : 0, key);
+		say(detail, detail_len, "Unknown query parameter '%s'; use rank, q, limit or offset.",
+		    quotable(name));
+		goto out;
+	case HTTP_FORM_TWICE:
+		say(detail, detail_len, "The query parameter %.*s is given twice.", (int)key_len, key);
+		goto out;
 	}
 	for (int k = 0; k < 4; k++) {
-		if (!seen[k])
+		if ((found = http_form_get(p, len, names[k], &values[k])) == 0)
 			continue;
-		if (http_form_get(p, len, names[k], &values[k]) != 1 ||
-		    !util_is_utf8(values[k], strlen(values[k]))) {
+		if (found != 1 || !util_is_utf8(values[k], strlen(values[k]))) {
 			say(detail, detail_len, "The query parameter %s is not valid percent-encoded UTF-8.",
 			    names[k]);
 			goto out;

@@ -240,3 +240,16 @@ void util_format_time(int64_t t, char buf[static 21])
 	gmtime_r(&tt, &tm);
 	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+bool util_is_loopback_http(const char *url)
+{
+	static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+
+	/* The host must end there: "http://localhost.evil.example" is not loopback. */
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(hosts); i++) {
+		size_t n = strlen(hosts[i]);
+		if (strncmp(url, hosts[i], n) == 0 && (url[n] == '\0' || url[n] == ':' || url[n] == '/'))
+			return true;
+	}
+	return false;
+}

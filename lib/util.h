@@ -40,6 +40,9 @@ int util_parse_u64(const char *s, uint64_t *out);
 /* 1-20 ASCII digits that fit an unsigned 64-bit integer (a Discord snowflake). */
 bool util_is_snowflake(const char *s);
 
+/* An http:// URL of 127.0.0.1, localhost or [::1], the host ending there (not "localhost.evil"). */
+bool util_is_loopback_http(const char *url);
+
 /* Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF). */
 bool util_is_utf8(const char *s, size_t n);
 /* Number of code points in valid UTF-8. */

@@ -30,7 +30,7 @@ static void setup_app(const char *public_url, bool https)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.jwt_secret = (unsigned char *)SECRET;
 	cfg.jwt_secret_len = sizeof SECRET - 1;
-	cfg.jwt_algorithm = CONFIG_HS256;
+	cfg.jwt_algorithm = JWT_HS256;
 	cfg.jwt_algorithm_name = "HS256";
 	cfg.jwt_expiration_days = 7;
 	cfg.jwt_issuer = (char *)"farout";
@@ -61,7 +61,7 @@ static void req_from(struct http_req *req, const char *const *env)
 
 static char *token_with(const char *sub, const char *jti, int64_t exp)
 {
-	struct jwt_key key = {CONFIG_HS256, (const unsigned char *)SECRET, sizeof SECRET - 1};
+	struct jwt_key key = {JWT_HS256, (const unsigned char *)SECRET, sizeof SECRET - 1};
 	cJSON *c = cJSON_CreateObject();
 	char *t;
 

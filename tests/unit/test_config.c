@@ -83,7 +83,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.jwt_secret_len, 32);
 	assert_memory_equal(cfg.jwt_secret, SECRET32, 32);
 	assert_null(cfg.jwt_secret_previous);
-	assert_int_equal(cfg.jwt_algorithm, CONFIG_HS256);
+	assert_int_equal(cfg.jwt_algorithm, JWT_HS256);
 	assert_string_equal(cfg.jwt_algorithm_name, "HS256");
 	assert_int_equal(cfg.jwt_expiration_days, 7);
 	assert_int_equal(config_token_lifetime(&cfg), 7 * 86400);
@@ -124,7 +124,7 @@ static void test_every_value_set(void **state)
 	setenv("LOGIN_WINDOW_SECONDS", "60", 1);
 	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
 	assert_int_equal(cfg.jwt_secret_previous_len, 33);
-	assert_int_equal(cfg.jwt_algorithm, CONFIG_HS512);
+	assert_int_equal(cfg.jwt_algorithm, JWT_HS512);
 	assert_string_equal(cfg.jwt_algorithm_name, "HS512");
 	assert_int_equal(config_token_lifetime(&cfg), 30 * 86400);
 	assert_string_equal(cfg.jwt_issuer, "farout-test");

@@ -21,10 +21,10 @@
 #define SECRET "0123456789abcdef0123456789abcdef-test-secret"
 #define OTHER_SECRET "fedcba9876543210fedcba9876543210-other-secret"
 
-static const struct jwt_key key256 = {CONFIG_HS256, (const unsigned char *)SECRET, sizeof SECRET - 1};
-static const struct jwt_key key384 = {CONFIG_HS384, (const unsigned char *)SECRET, sizeof SECRET - 1};
-static const struct jwt_key key512 = {CONFIG_HS512, (const unsigned char *)SECRET, sizeof SECRET - 1};
-static const struct jwt_key other256 = {CONFIG_HS256, (const unsigned char *)OTHER_SECRET,
+static const struct jwt_key key256 = {JWT_HS256, (const unsigned char *)SECRET, sizeof SECRET - 1};
+static const struct jwt_key key384 = {JWT_HS384, (const unsigned char *)SECRET, sizeof SECRET - 1};
+static const struct jwt_key key512 = {JWT_HS512, (const unsigned char *)SECRET, sizeof SECRET - 1};
+static const struct jwt_key other256 = {JWT_HS256, (const unsigned char *)OTHER_SECRET,
                                         sizeof OTHER_SECRET - 1};
 
 /* RFC 7515 appendix A.1 */
@@ -40,9 +40,9 @@ static const char a1_jwk_k[] =
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static const EVP_MD *md_of(enum config_alg alg)
+static const EVP_MD *md_of(enum jwt_alg alg)
 {
-	return alg == CONFIG_HS512 ? EVP_sha512() : alg == CONFIG_HS384 ? EVP_sha384() : EVP_sha256();
+	return alg == JWT_HS512 ? EVP_sha512() : alg == JWT_HS384 ? EVP_sha384() : EVP_sha256();
 }
 
 /*
@@ -173,7 +173,7 @@ static void rfc7515_a1_verifies_before_exp(void **state)
 
 	(void)state;
 	assert_int_equal(util_b64url_decode_new(a1_jwk_k, strlen(a1_jwk_k), &k, &klen), 0);
-	key = (struct jwt_key){CONFIG_HS256, k, klen};
+	key = (struct jwt_key){JWT_HS256, k, klen};
 
 	assert_int_equal(jwt_verify(&key, NULL, a1_token, A1_EXP - 60, "joe", &claims), JWT_OK);
 	assert_non_null(claims);
@@ -189,7 +189,7 @@ static void rfc7515_a1_verifies_before_exp(void **state)
 	assert_int_equal(jwt_verify(&key, NULL, a1_token, NOW, "joe", &claims), JWT_EXPIRED);
 	assert_int_equal(jwt_verify(&key, NULL, a1_token, A1_EXP - 60, "farout", &claims), JWT_BAD_ISSUER);
 	assert_int_equal(jwt_verify(&key256, NULL, a1_token, A1_EXP - 60, "joe", &claims), JWT_BAD_SIGNATURE);
-	key.alg = CONFIG_HS512;
+	key.alg = JWT_HS512;
 	assert_int_equal(jwt_verify(&key, NULL, a1_token, A1_EXP - 60, "joe", &claims), JWT_BAD_ALGORITHM);
 	assert_null(claims);
 	free(k);
