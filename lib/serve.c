@@ -387,8 +387,47 @@ static pid_t spawn_worker(const struct program *prog, const struct config *cfg, 
 	_exit(fcgi_loop(prog, cfg, listen_fd));
 }
 
+/* A failed fork() is retried after 1 s, then 2, 4, … up to this; a success starts again at 1. */
+#define FORK_RETRY_MAX_SECONDS 30
+
+struct respawn {
+	time_t next_try; /* no fork before this */
+	long delay;      /* seconds to wait after the next failure */
+};
+
+/*
+ * Starts a worker in every empty slot (pid <= 0), unless stopping or a
+ * failed fork() is still backing off. Returns the number of empty slots
+ * left, so the caller wakes up again to retry them.
+ */
+static int fill_slots(const struct program *prog, const struct config *cfg, int listen_fd,
+                      const sigset_t *orig_mask, pid_t *workers, int nworkers, struct respawn *rs)
+{
+	int empty = 0;
+
+	for (int i = 0; i < nworkers && !stopping; i++) {
+		if (workers[i] > 0)
+			continue;
+		if (time(NULL) >= rs->next_try) {
+			workers[i] = spawn_worker(prog, cfg, listen_fd, orig_mask);
+			if (workers[i] > 0) {
+				rs->delay = 1;
+				continue;
+			}
+			log_error("could not start a worker (fork: %s); retrying in %lds", strerror(errno),
+			          rs->delay);
+			rs->next_try = time(NULL) + rs->delay;
+			rs->delay = rs->delay * 2 > FORK_RETRY_MAX_SECONDS ? FORK_RETRY_MAX_SECONDS
+			                                                   : rs->delay * 2;
+		}
+		empty++;
+	}
+	return empty;
+}
+
 static void reap_and_replace(const struct program *prog, const struct config *cfg, int listen_fd,
-                             const sigset_t *orig_mask, pid_t *workers, int nworkers)
+                             const sigset_t *orig_mask, pid_t *workers, int nworkers,
+                             struct respawn *rs)
 {
 	pid_t pid;
 	int status;
@@ -409,9 +448,9 @@ static void reap_and_replace(const struct program *prog, const struct config *cf
 			/* A worker that dies at once would otherwise spin the parent. */
 			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				sleep(1);
-			workers[i] = spawn_worker(prog, cfg, listen_fd, orig_mask);
 		}
 	}
+	fill_slots(prog, cfg, listen_fd, orig_mask, workers, nworkers, rs);
 }
 
 static int run_listener(const struct program *prog, const struct config *cfg, const char *addr,
@@ -419,8 +458,9 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 {
 	pid_t workers[MAX_WORKERS];
 	sigset_t set, orig;
-	int listen_fd, sig, alive;
+	int listen_fd, sig, alive, empty;
 	struct timespec grace = {.tv_sec = 1};
+	struct respawn rs = {0, 1};
 	time_t deadline;
 
 	listen_fd = open_listener(addr);
@@ -437,15 +477,18 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	signal(SIGCHLD, SIG_DFL);
 
 	for (int i = 0; i < nworkers; i++)
-		workers[i] = spawn_worker(prog, cfg, listen_fd, &orig);
+		workers[i] = -1;
+	empty = fill_slots(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
 	log_info("listening on %s with %d workers", addr, nworkers);
 
 	while (!stopping) {
-		sig = sigwaitinfo(&set, NULL);
+		/* With a slot empty after a failed fork(), wake up each second to retry it. */
+		sig = empty > 0 ? sigtimedwait(&set, NULL, &grace) : sigwaitinfo(&set, NULL);
 		if (sig == SIGTERM || sig == SIGINT)
 			stopping = 1;
 		else if (sig == SIGCHLD)
-			reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers);
+			reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
+		empty = fill_slots(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
 	}
 
 	log_info("stopping: letting requests in flight finish");
@@ -454,7 +497,7 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 			kill(workers[i], SIGTERM);
 	deadline = time(NULL) + STOP_GRACE_SECONDS;
 	for (;;) {
-		reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers);
+		reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
 		alive = 0;
 		for (int i = 0; i < nworkers; i++)
 			alive += workers[i] > 0;

@@ -5,7 +5,9 @@
  *   CGI                 fd 0 is not a socket: one request from the environment.
  *   inherited socket    fd 0 is a listening socket (spawn-fcgi, systemd).
  *   --listen ADDR       our own FastCGI server: a parent keeping --workers N
- *                       children; a dead worker is replaced; SIGTERM/SIGINT
+ *                       children; a dead worker is replaced (a failed fork()
+ *                       is logged and retried with back-off, 1 s doubling
+ *                       to 30 s); SIGTERM/SIGINT
  *                       let requests in flight finish, then the parent exits 0.
  *
  * Configuration is read once, before any worker exists. Each worker keeps one
