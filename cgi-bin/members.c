@@ -146,6 +146,16 @@ out:
 	auth_ctx_cleanup(&ctx);
 }
 
+/* The caller and the body of a write: false with the answer in resp; both need cleanup either way. */
+static bool admit_write(struct app *app, const struct http_req *req, struct http_resp *resp,
+                        enum role min_role, enum members_mode mode, struct auth_ctx *ctx,
+                        struct members_change *change)
+{
+	memset(ctx, 0, sizeof *ctx);
+	memset(change, 0, sizeof *change);
+	return auth_require(app, req, resp, min_role, 0, ctx) && read_change(req, resp, mode, change);
+}
+
 static void handle_create(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	struct auth_ctx ctx;
@@ -154,11 +164,7 @@ static void handle_create(struct app *app, const struct http_req *req, struct ht
 	enum db_status st;
 	cJSON *member = NULL;
 
-	memset(&ctx, 0, sizeof ctx);
-	memset(&change, 0, sizeof change);
-	if (!auth_require(app, req, resp, ROLE_ADMIN, 0, &ctx))
-		goto out;
-	if (!read_change(req, resp, MEMBERS_FOR_CREATE, &change))
+	if (!admit_write(app, req, resp, ROLE_ADMIN, MEMBERS_FOR_CREATE, &ctx, &change))
 		goto out;
 	st = members_create(&app->app_db, &change, &member);
 	if (st == DB_CONFLICT) {
@@ -195,11 +201,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	cJSON *member = NULL;
 	bool self, found = false;
 
-	memset(&ctx, 0, sizeof ctx);
-	memset(&change, 0, sizeof change);
-	if (!auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
-		goto out;
-	if (!read_change(req, resp, MEMBERS_FOR_PATCH, &change))
+	if (!admit_write(app, req, resp, ROLE_MEMBER, MEMBERS_FOR_PATCH, &ctx, &change))
 		goto out;
 	if (!util_is_snowflake(req->param)) {
 		answer_not_found(resp);

@@ -17,14 +17,11 @@
 
 static const char *db_failure(enum db_status st)
 {
-	switch (st) {
-	case DB_UNAVAILABLE:
+	if (st == DB_UNAVAILABLE)
 		return "the app database is unreachable (DATABASE_URL)";
-	case DB_CONFLICT:
+	if (st == DB_CONFLICT)
 		return "a member with that discord_id already exists";
-	default:
-		return "the app database refused the statement (see the log line above)";
-	}
+	return "the app database refused the statement (see the log line above)";
 }
 
 /* One tab-separated line; control characters (a Discord name may hold any) become '?'. */

@@ -180,17 +180,14 @@ static bool is_unsafe_method(const char *m)
 bool auth_require(struct app *app, const struct http_req *req, struct http_resp *resp,
                   enum role min_role, unsigned flags, struct auth_ctx *ctx)
 {
-	switch (auth_identify(app, req, ctx)) {
-	case AUTH_OK:
-		break;
-	case AUTH_NONE:
+	enum auth_result r = auth_identify(app, req, ctx);
+
+	if (r == AUTH_NONE) {
 		http_resp_error(resp, 401, "not_authenticated", "A valid session token is required.");
 		return false;
-	case AUTH_UNAVAILABLE:
-		app_answer_db_error(resp, DB_UNAVAILABLE);
-		return false;
-	case AUTH_ERROR:
-		app_answer_db_error(resp, DB_ERROR);
+	}
+	if (r != AUTH_OK) {
+		app_answer_db_error(resp, r == AUTH_UNAVAILABLE ? DB_UNAVAILABLE : DB_ERROR);
 		return false;
 	}
 	if (ctx->via_cookie && is_unsafe_method(req->method) && !auth_csrf_ok(app, req)) {

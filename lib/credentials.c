@@ -6,6 +6,15 @@
 #include "json.h"
 #include "util.h"
 
+/* 0 when every field was copied out, else -1 with a 500 in resp. */
+static int copied(bool ok, struct http_resp *resp)
+{
+	if (ok)
+		return 0;
+	http_resp_error(resp, 500, "internal_error", "Out of memory.");
+	return -1;
+}
+
 void credentials_cleanup(struct credentials *c)
 {
 	util_free_secret(c->username);
@@ -28,11 +37,7 @@ static int credentials_from_json(const struct http_req *req, struct credentials 
 	}
 	c->username = json_take_string(body, "username");
 	c->password = json_take_string(body, "password");
-	if (c->username == NULL || c->password == NULL) {
-		http_resp_error(resp, 500, "internal_error", "Out of memory.");
-		goto out;
-	}
-	rc = 0;
+	rc = copied(c->username != NULL && c->password != NULL, resp);
 out:
 	cJSON_Delete(body);
 	return rc;
@@ -103,11 +108,7 @@ int password_change_read(const struct http_req *req, bool has_password,
 	p->next = json_take_string(body, "new_password");
 	if (cJSON_IsString(current))
 		p->current = json_take_string(body, "current_password");
-	if (p->next == NULL || (cJSON_IsString(current) && p->current == NULL)) {
-		http_resp_error(resp, 500, "internal_error", "Out of memory.");
-		goto out;
-	}
-	rc = 0;
+	rc = copied(p->next != NULL && (!cJSON_IsString(current) || p->current != NULL), resp);
 out:
 	cJSON_Delete(body);
 	return rc;

@@ -14,15 +14,10 @@
 
 static const char *alg_name(enum jwt_alg alg)
 {
-	switch (alg) {
-	case JWT_HS384:
-		return "HS384";
-	case JWT_HS512:
-		return "HS512";
-	case JWT_HS256:
-		break;
-	}
-	return "HS256";
+	static const char *const names[] = {[JWT_HS256] = "HS256", [JWT_HS384] = "HS384",
+	                                    [JWT_HS512] = "HS512"};
+
+	return alg >= JWT_HS256 && alg <= JWT_HS512 ? names[alg] : "HS256";
 }
 
 static const EVP_MD *alg_md(enum jwt_alg alg)
@@ -252,21 +247,15 @@ out:
 
 const char *jwt_result_name(enum jwt_result r)
 {
-	switch (r) {
-	case JWT_OK:
-		return "ok";
-	case JWT_MALFORMED:
-		return "malformed";
-	case JWT_BAD_ALGORITHM:
-		return "bad algorithm";
-	case JWT_BAD_SIGNATURE:
-		return "bad signature";
-	case JWT_EXPIRED:
-		return "expired";
-	case JWT_NOT_YET_VALID:
-		return "not yet valid";
-	case JWT_BAD_ISSUER:
-		return "bad issuer";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[JWT_OK] = "ok",
+		[JWT_MALFORMED] = "malformed",
+		[JWT_BAD_ALGORITHM] = "bad algorithm",
+		[JWT_BAD_SIGNATURE] = "bad signature",
+		[JWT_EXPIRED] = "expired",
+		[JWT_NOT_YET_VALID] = "not yet valid",
+		[JWT_BAD_ISSUER] = "bad issuer",
+	};
+
+	return r >= JWT_OK && r <= JWT_BAD_ISSUER ? names[r] : "unknown";
 }

@@ -202,36 +202,27 @@ static const char *kind_rule(enum kind k)
 /* The text sent for one field into *out (NULL for JSON null); -1 when invalid, -2 out of memory. */
 static int field_value(const struct field *fd, const cJSON *item, char **out)
 {
+	static bool (*const text_ok[])(const char *) = {
+		[KIND_NAME] = members_is_display_name,
+		[KIND_RANK] = members_is_rank,
+		[KIND_BIO] = members_is_bio,
+		[KIND_URL] = members_is_avatar_url,
+	};
 	const char *s = cJSON_IsString(item) ? item->valuestring : NULL;
-	bool ok = false;
+	bool is_json = fd->kind == KIND_ARRAY || fd->kind == KIND_OBJECT;
+	bool ok;
 
 	*out = NULL;
 	if (cJSON_IsNull(item))
 		return fd->nullable ? 0 : -1;
-	switch (fd->kind) {
-	case KIND_NAME:
-		ok = members_is_display_name(s);
-		break;
-	case KIND_RANK:
-		ok = members_is_rank(s);
-		break;
-	case KIND_BIO:
-		ok = members_is_bio(s);
-		break;
-	case KIND_URL:
-		ok = members_is_avatar_url(s);
-		break;
-	case KIND_ARRAY:
-		ok = cJSON_IsArray(item) && is_clean_json(item);
-		break;
-	case KIND_OBJECT:
-		ok = cJSON_IsObject(item) && is_clean_json(item);
-		break;
-	}
+	if (is_json)
+		ok = (fd->kind == KIND_ARRAY ? cJSON_IsArray(item) : cJSON_IsObject(item)) &&
+		     is_clean_json(item);
+	else
+		ok = text_ok[fd->kind](s);
 	if (!ok)
 		return -1;
-	*out = (fd->kind == KIND_ARRAY || fd->kind == KIND_OBJECT) ? cJSON_PrintUnformatted(item)
-	                                                             : strdup(s);
+	*out = is_json ? cJSON_PrintUnformatted(item) : strdup(s);
 	return *out == NULL ? -2 : 0;
 }
 

@@ -349,15 +349,14 @@ out:
 	return r;
 }
 
+static const char prune_sql[] =
+	"DELETE FROM oauth_states WHERE state_hash = ANY (ARRAY("
+	"SELECT state_hash FROM oauth_states WHERE expires_at < now() - interval '1 day'"
+	" LIMIT $1::bigint))";
+
 enum db_status oauth_states_prune(struct db *db, const char *batch, long *deleted)
 {
-	const char *params[1] = {batch}; /* LIMIT NULL is no limit */
-
-	return db_run_count(db,
-	                    "DELETE FROM oauth_states WHERE state_hash = ANY (ARRAY("
-	                    "SELECT state_hash FROM oauth_states WHERE expires_at < now() - interval '1 day'"
-	                    " LIMIT $1::bigint))",
-	                    1, params, deleted);
+	return db_run_count(db, prune_sql, 1, &batch, deleted); /* LIMIT NULL is no limit */
 }
 
 int oauth_cookie_set(struct http_resp *resp, const struct config *cfg, const char *value)

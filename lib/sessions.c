@@ -36,11 +36,10 @@ enum db_status sessions_revoke_all(struct db *db, const char *user_id, long *rev
 
 enum db_status sessions_prune(struct db *db, const char *batch, long *deleted)
 {
-	const char *params[1] = {batch}; /* LIMIT NULL is no limit */
-
+	/* LIMIT NULL is no limit. */
 	return db_run_count(db,
 	                    "DELETE FROM sessions WHERE jti = ANY (ARRAY("
 	                    "SELECT jti FROM sessions WHERE expires_at < now() - interval '1 day'"
 	                    " LIMIT $1::bigint))",
-	                    1, params, deleted);
+	                    1, &batch, deleted);
 }

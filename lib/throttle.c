@@ -106,14 +106,13 @@ enum db_status throttle_clear(struct db *db, const char *user_key)
 	return db_run(db, "DELETE FROM login_attempts WHERE kind = 'user' AND key = $1", 1, params);
 }
 
+static const char prune_sql[] =
+	"DELETE FROM login_attempts WHERE ctid = ANY (ARRAY("
+	"SELECT ctid FROM login_attempts WHERE expires_at < now() LIMIT $1::bigint))";
+
 enum db_status throttle_prune(struct db *db, const char *batch, long *deleted)
 {
-	const char *params[1] = {batch}; /* LIMIT NULL is no limit */
-
-	return db_run_count(db,
-	                    "DELETE FROM login_attempts WHERE ctid = ANY (ARRAY("
-	                    "SELECT ctid FROM login_attempts WHERE expires_at < now() LIMIT $1::bigint))",
-	                    1, params, deleted);
+	return db_run_count(db, prune_sql, 1, &batch, deleted); /* LIMIT NULL is no limit */
 }
 
 /* ---- the gate before a password is checked ----------------------------------------- */

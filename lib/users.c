@@ -76,6 +76,18 @@ static enum db_status first_row(PGresult *res, enum db_status st, struct user *u
 	return DB_OK;
 }
 
+/* Runs sql and takes its first row (if any) into u. */
+static enum db_status one_user(struct db *db, const char *sql, int n, const char *const *params,
+                               struct user *u, bool *found)
+{
+	enum db_status st;
+	PGresult *res = db_exec(db, sql, n, params, &st);
+
+	st = first_row(res, st, u, found);
+	PQclear(res);
+	return st;
+}
+
 /*
  * One statement for both ways in: an exact username wins over an email, and
  * an exact email over one that differs only in case (the unique index on
@@ -84,25 +96,18 @@ static enum db_status first_row(PGresult *res, enum db_status st, struct user *u
 enum db_status users_find_login(struct db *db, const char *name, struct user *u, bool *found)
 {
 	const char *params[2] = {name, strchr(name, '@') != NULL ? "t" : "f"};
-	enum db_status st;
-	PGresult *res;
 
 	memset(u, 0, sizeof *u);
-	res = db_exec(db,
-	              "SELECT " USERS_COLUMNS " FROM users u"
-	              " WHERE u.username = $1 OR ($2::boolean AND lower(u.email) = lower($1))"
-	              " ORDER BY u.username = $1 DESC, u.email = $1 DESC NULLS LAST, u.id LIMIT 1",
-	              2, params, &st);
-	st = first_row(res, st, u, found);
-	PQclear(res);
-	return st;
+	return one_user(db,
+	                "SELECT " USERS_COLUMNS " FROM users u"
+	                " WHERE u.username = $1 OR ($2::boolean AND lower(u.email) = lower($1))"
+	                " ORDER BY u.username = $1 DESC, u.email = $1 DESC NULLS LAST, u.id LIMIT 1",
+	                2, params, u, found);
 }
 
 enum db_status users_find_by_id(struct db *db, const char *id, struct user *u, bool *found)
 {
 	const char *params[1] = {id};
-	enum db_status st;
-	PGresult *res;
 	long n;
 
 	memset(u, 0, sizeof *u);
@@ -110,10 +115,8 @@ enum db_status users_find_by_id(struct db *db, const char *id, struct user *u, b
 	/* Not an id at all: no such user, and no query error either. */
 	if (util_parse_long(id, 1, 2147483647L, &n) == -1)
 		return DB_OK;
-	res = db_exec(db, "SELECT " USERS_COLUMNS " FROM users u WHERE u.id = $1", 1, params, &st);
-	st = first_row(res, st, u, found);
-	PQclear(res);
-	return st;
+	return one_user(db, "SELECT " USERS_COLUMNS " FROM users u WHERE u.id = $1", 1, params, u,
+	                found);
 }
 
 /* Replaces *u by the first row of an UPDATE … RETURNING, when there is one. */
@@ -198,18 +201,13 @@ enum db_status users_find_by_session(struct db *db, const char *jti, const char 
                                      struct user *u, bool *found)
 {
 	const char *params[2] = {jti, user_id};
-	enum db_status st;
-	PGresult *res;
 
 	/* One indexed round trip: the session is live and its user is who the token names. */
-	res = db_exec(db,
-	              "SELECT " USERS_COLUMNS " FROM sessions s JOIN users u ON u.id = s.user_id"
-	              " WHERE s.jti = $1 AND s.user_id = $2"
-	              " AND s.revoked_at IS NULL AND s.expires_at > now()",
-	              2, params, &st);
-	st = first_row(res, st, u, found);
-	PQclear(res);
-	return st;
+	return one_user(db,
+	                "SELECT " USERS_COLUMNS " FROM sessions s JOIN users u ON u.id = s.user_id"
+	                " WHERE s.jti = $1 AND s.user_id = $2"
+	                " AND s.revoked_at IS NULL AND s.expires_at > now()",
+	                2, params, u, found);
 }
 
 /* ---- Discord accounts --------------------------------------------------------- */
@@ -250,42 +248,32 @@ enum db_status users_discord_refresh(struct db *db, const char *id, const struct
                                      struct user *u, bool *found)
 {
 	const char *params[] = {id, d->discriminator, d->avatar, d->email};
-	enum db_status st;
-	PGresult *res;
 
-	res = db_exec(db,
-	              "UPDATE users AS u SET discriminator = $2::text, avatar = $3::text, "
-	              EMAIL_RULE("$4") ", last_login = now() "
-	              "WHERE u.id = $1::integer AND u.is_active "
-	              "RETURNING " USERS_COLUMNS,
-	              4, params, &st);
-	st = first_row(res, st, u, found);
-	PQclear(res);
-	return st;
+	return one_user(db,
+	                "UPDATE users AS u SET discriminator = $2::text, avatar = $3::text, "
+	                EMAIL_RULE("$4") ", last_login = now() "
+	                "WHERE u.id = $1::integer AND u.is_active "
+	                "RETURNING " USERS_COLUMNS,
+	                4, params, u, found);
 }
 
 enum db_status users_discord_insert(struct db *db, const char *username,
                                     const struct users_discord *d, struct user *u, bool *inserted)
 {
 	const char *params[] = {username, d->discord_id, d->discriminator, d->avatar, d->email};
-	enum db_status st;
-	PGresult *res;
 
 	/* Names are compared without case: "Admin" must not pass for "admin". */
-	res = db_exec(db,
-	              "INSERT INTO users AS u (username, discord_id, discriminator, avatar, email, "
-	              "role, must_change_password, last_login) "
-	              "SELECT $1::text, $2::text, $3::text, $4::text, "
-	              "CASE WHEN $5::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "
-	              "WHERE lower(o.email) = lower($5::text)) THEN $5::text END, "
-	              "'member', false, now() "
-	              "WHERE NOT EXISTS (SELECT 1 FROM users o "
-	              "WHERE lower(o.username) = lower($1::text)) "
-	              "RETURNING " USERS_COLUMNS,
-	              5, params, &st);
-	st = first_row(res, st, u, inserted);
-	PQclear(res);
-	return st;
+	return one_user(db,
+	                "INSERT INTO users AS u (username, discord_id, discriminator, avatar, email, "
+	                "role, must_change_password, last_login) "
+	                "SELECT $1::text, $2::text, $3::text, $4::text, "
+	                "CASE WHEN $5::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "
+	                "WHERE lower(o.email) = lower($5::text)) THEN $5::text END, "
+	                "'member', false, now() "
+	                "WHERE NOT EXISTS (SELECT 1 FROM users o "
+	                "WHERE lower(o.username) = lower($1::text)) "
+	                "RETURNING " USERS_COLUMNS,
+	                5, params, u, inserted);
 }
 
 enum db_status users_discord_owner(struct db *db, const char *discord_id, char **id)
@@ -305,20 +293,15 @@ enum db_status users_discord_link(struct db *db, const char *user_id, const stru
                                   struct user *u, bool *linked)
 {
 	const char *params[] = {user_id, d->discord_id, d->discriminator, d->avatar, d->email};
-	enum db_status st;
-	PGresult *res;
 
-	res = db_exec(db,
-	              "UPDATE users AS u SET discord_id = $2::text, discriminator = $3::text, "
-	              "avatar = $4::text, "
-	              EMAIL_RULE("$5") ", last_login = now() "
-	              "WHERE u.id = $1::integer AND u.is_active AND NOT u.must_change_password "
-	              "AND (u.discord_id IS NULL OR u.discord_id = $2::text) "
-	              "RETURNING " USERS_COLUMNS,
-	              5, params, &st);
-	st = first_row(res, st, u, linked);
-	PQclear(res);
-	return st;
+	return one_user(db,
+	                "UPDATE users AS u SET discord_id = $2::text, discriminator = $3::text, "
+	                "avatar = $4::text, "
+	                EMAIL_RULE("$5") ", last_login = now() "
+	                "WHERE u.id = $1::integer AND u.is_active AND NOT u.must_change_password "
+	                "AND (u.discord_id IS NULL OR u.discord_id = $2::text) "
+	                "RETURNING " USERS_COLUMNS,
+	                5, params, u, linked);
 }
 
 /* ---- the operators' statements (farout-admin) ------------------------------------ */
