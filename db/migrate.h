@@ -15,6 +15,9 @@
  * tree's when run from build/VARIANT/db. Both connections of the admin must be
  * open. Each call prints its progress on stdout, a failure in one line on
  * stderr, and returns the exit status: 0 done, 1 failed.
+ *
+ * Owns schema_migrations in both databases (and the DDL of every table);
+ * the seed row of users goes through users_seed.
  */
 #ifndef FAROUT_MIGRATE_H
 #define FAROUT_MIGRATE_H

@@ -2,6 +2,8 @@
  * buf — a growable byte buffer with a hard cap. The data is always
  * NUL-terminated so text can be used as a C string; len excludes the NUL.
  * The buffer owns its memory: buf_cleanup frees it, buf_wipe_cleanup wipes first.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_BUF_H
 #define FAROUT_BUF_H

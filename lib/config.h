@@ -6,6 +6,8 @@
  * writes one line naming the variable into err and returns -1; nothing in
  * that line repeats a secret. After loading, the secret values in the process
  * environment are wiped so they cannot leak through /proc/PID/environ or a child.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_CONFIG_H
 #define FAROUT_CONFIG_H

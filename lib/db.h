@@ -6,6 +6,8 @@
  * the worker. Every value goes in as a text parameter ($1, $2, …); there is no
  * call that takes SQL built from input. Statements are unnamed (PQexecParams),
  * so transaction-mode PgBouncer works.
+ *
+ * Owns no table: every statement belongs to the module of its table.
  */
 #ifndef FAROUT_DB_H
 #define FAROUT_DB_H

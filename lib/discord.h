@@ -10,6 +10,8 @@
  * at most DISCORD_BODY_MAX bytes of answer. Client authentication is HTTP
  * Basic. The access token, the code, the verifier and the client secret are
  * wiped from our buffers after use and never logged.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_DISCORD_H
 #define FAROUT_DISCORD_H

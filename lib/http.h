@@ -5,6 +5,8 @@
  * A request owns copies of everything it points to; http_req_cleanup frees
  * them, so nothing outlives one pass of the accept loop. Handlers read the
  * request and fill the response; they never touch stdout or the environment.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_HTTP_H
 #define FAROUT_HTTP_H

@@ -5,6 +5,8 @@
  * nesting depth (32) and NUL escapes before handing the text to cJSON, so
  * handlers only ever see well-formed trees. The caller owns the returned
  * tree (cJSON_Delete). Getters borrow from the tree.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_JSON_H
 #define FAROUT_JSON_H

@@ -6,6 +6,8 @@
  * configured one exactly, so "none", another HS size or RS256 never pass.
  * Signatures are compared with CRYPTO_memcmp; base64url is strict (no
  * padding, no stray characters, canonical trailing bits).
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_JWT_H
 #define FAROUT_JWT_H

@@ -3,6 +3,8 @@
  *   2026-11-27T14:00:00Z login[4242] info req=ab12… message
  * Callers never pass tokens, passwords, codes, secrets or Cookie/Authorization
  * values; control characters in the message are escaped so one event is one line.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_LOG_H
 #define FAROUT_LOG_H

@@ -5,6 +5,8 @@
  * other bcrypt libraries verify. bcrypt reads 72 bytes at most, so a longer
  * password never matches anything (no truncated match), and passwords are
  * taken with their length so a NUL byte can never cut one short.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_PASSWORD_H
 #define FAROUT_PASSWORD_H

@@ -16,6 +16,8 @@
  * The dispatcher answers what every route has in common: 404 for unknown
  * paths, 405 with Allow, 413 over the body cap, 415 for a wrong content type,
  * GET /api/health, and 500 when a handler leaves no answer.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_SERVE_H
 #define FAROUT_SERVE_H

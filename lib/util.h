@@ -2,6 +2,8 @@
  * util — small primitives every module needs, built on OpenSSL where OpenSSL
  * already does the job: wiping secrets, random bytes, constant-time compare,
  * base64url, strict number parsing and UTF-8 validation.
+ *
+ * Owns no table.
  */
 #ifndef FAROUT_UTIL_H
 #define FAROUT_UTIL_H
