@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "auth.h"
-#include "json.h"
 #include "log.h"
 #include "members.h"
 #include "serve.h"
@@ -24,47 +23,6 @@ static void answer_json(struct http_resp *resp, int status, const cJSON *body)
 static void answer_not_found(struct http_resp *resp)
 {
 	http_resp_error(resp, 404, "not_found", "No member has this Discord id.");
-}
-
-/* The contract's error body, plus "field" naming the field it is about. */
-static void answer_field_error(struct http_resp *resp, int status, const char *code,
-                               const char *detail, const char *field)
-{
-	cJSON *body = cJSON_CreateObject();
-
-	if (field == NULL || body == NULL || cJSON_AddStringToObject(body, "error", code) == NULL ||
-	    cJSON_AddStringToObject(body, "detail", detail) == NULL ||
-	    cJSON_AddStringToObject(body, "field", field) == NULL)
-		http_resp_error(resp, status, code, detail);
-	else
-		answer_json(resp, status, body);
-	cJSON_Delete(body);
-}
-
-/* JSON body → change; false with the 400 (or 500) already answered. */
-static bool read_change(const struct http_req *req, struct http_resp *resp, enum members_mode mode,
-                        struct members_change *change)
-{
-	enum json_error jerr;
-	enum members_check ck;
-	const char *field = NULL;
-	char detail[256];
-	cJSON *body = json_parse(req->body.data, req->body.len, &jerr);
-
-	memset(change, 0, sizeof *change);
-	if (body == NULL) {
-		http_resp_error(resp, 400, "invalid_request", json_error_detail(jerr));
-		return false;
-	}
-	ck = members_change_parse(body, mode, change, &field, detail, sizeof detail);
-	if (ck == MEMBERS_CHECK_UNKNOWN_FIELD)
-		answer_field_error(resp, 400, "unknown_field", detail, field);
-	else if (ck == MEMBERS_CHECK_INVALID)
-		answer_field_error(resp, 400, "invalid_request", detail, field);
-	else if (ck == MEMBERS_CHECK_NO_MEMORY)
-		http_resp_error(resp, 500, "internal_error", "Out of memory.");
-	cJSON_Delete(body);
-	return ck == MEMBERS_CHECK_OK;
 }
 
 static void handle_list(struct app *app, const struct http_req *req, struct http_resp *resp)
@@ -153,7 +111,7 @@ static bool admit_write(struct app *app, const struct http_req *req, struct http
 {
 	memset(ctx, 0, sizeof *ctx);
 	memset(change, 0, sizeof *change);
-	return auth_require(app, req, resp, min_role, 0, ctx) && read_change(req, resp, mode, change);
+	return auth_require(app, req, resp, min_role, 0, ctx) && members_change_read(req, resp, mode, change);
 }
 
 static void handle_create(struct app *app, const struct http_req *req, struct http_resp *resp)
@@ -217,7 +175,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	case MEMBERS_FORBIDDEN_FIELD:
 		snprintf(detail, sizeof detail, "Your role does not allow you to change %s%s.", field,
 		         self ? "" : " of another member");
-		answer_field_error(resp, 403, "forbidden_field", detail, field);
+		http_resp_field_error(resp, 403, "forbidden_field", detail, field);
 		goto out;
 	}
 	st = members_update(&app->app_db, req->param, &change, &member, &found);

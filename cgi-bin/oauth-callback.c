@@ -98,26 +98,6 @@ out:
 	free(link);
 }
 
-static bool wants_json(const struct http_req *req)
-{
-	const char *accept = http_req_header(req, "Accept");
-
-	return accept != NULL && strstr(accept, "application/json") != NULL;
-}
-
-/* Redirect mode's ending: PUBLIC_URL + path. */
-static int redirect_to(struct http_resp *resp, const struct config *cfg, const char *path)
-{
-	char *location = NULL;
-	int rc = -1;
-
-	if (asprintf(&location, "%s%s", cfg->public_url, path) >= 0) {
-		rc = http_resp_redirect(resp, location);
-		free(location);
-	}
-	return rc;
-}
-
 static void answer_failure(struct http_resp *resp, const struct config *cfg, bool json,
                            enum oauth_result r)
 {
@@ -129,27 +109,15 @@ static void answer_failure(struct http_resp *resp, const struct config *cfg, boo
 		return;
 	}
 	snprintf(path, sizeof path, "/login?error=%s", a->code);
-	if (redirect_to(resp, cfg, path) == -1)
+	if (http_resp_redirect_to(resp, cfg->public_url, path) == -1)
 		http_resp_error(resp, 500, "internal_error", "The redirect could not be built.");
-}
-
-static enum oauth_result from_discord(enum discord_result d)
-{
-	switch (d) {
-	case DISCORD_OK:
-		return OAUTH_OK;
-	case DISCORD_INVALID_GRANT:
-		return OAUTH_INVALID_GRANT;
-	default:
-		return OAUTH_DISCORD_UNAVAILABLE;
-	}
 }
 
 static void handle_callback(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	struct worker *w = app->program;
 	const struct config *cfg = app->cfg;
-	bool json = wants_json(req);
+	bool json = http_req_accepts(req, "application/json");
 	enum oauth_result r = OAUTH_INVALID_STATE;
 	struct oauth_pending pending = {0};
 	struct discord_user du = {0};
@@ -182,10 +150,10 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		goto out;
 	}
 
-	r = from_discord(discord_exchange_code(&w->discord, code, pending.code_verifier, &token));
+	r = oauth_result_of_discord(discord_exchange_code(&w->discord, code, pending.code_verifier, &token));
 	if (r != OAUTH_OK)
 		goto out;
-	r = from_discord(discord_fetch_user(&w->discord, token, &du));
+	r = oauth_result_of_discord(discord_fetch_user(&w->discord, token, &du));
 	/* Used once, kept nowhere: it identified the user, which is all we wanted. */
 	util_free_secret(token);
 	token = NULL;
@@ -210,7 +178,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	log_info("discord sign-in: user %s (discord %s)%s", u.id, du.id,
 	         pending.link_user_id != NULL ? " linked" : "");
 	/* The login body (with the token) is for JSON callers; a browser has the cookie. */
-	if (!json && redirect_to(resp, cfg, pending.next_path) == -1)
+	if (!json && http_resp_redirect_to(resp, cfg->public_url, pending.next_path) == -1)
 		r = OAUTH_ERROR;
 out:
 	if (r != OAUTH_OK)

@@ -482,7 +482,7 @@ bool http_req_from_origin(const struct http_req *req, const char *origin)
 	return false;
 }
 
-/* ---- JSON bodies ---------------------------------------------------------------- */
+/* ---- JSON bodies and errors ---------------------------------------------------------------- */
 
 cJSON *http_req_json_object(const struct http_req *req, struct http_resp *resp)
 {
@@ -500,4 +500,37 @@ cJSON *http_req_json_object(const struct http_req *req, struct http_resp *resp)
 		return NULL;
 	}
 	return body;
+}
+
+void http_resp_field_error(struct http_resp *resp, int status, const char *code,
+                           const char *detail, const char *field)
+{
+	cJSON *body = cJSON_CreateObject();
+
+	if (field == NULL || body == NULL || cJSON_AddStringToObject(body, "error", code) == NULL ||
+	    cJSON_AddStringToObject(body, "detail", detail) == NULL ||
+	    cJSON_AddStringToObject(body, "field", field) == NULL)
+		http_resp_error(resp, status, code, detail);
+	else if (http_resp_json(resp, status, body) == -1)
+		http_resp_error(resp, 500, "internal_error", "The response could not be built.");
+	cJSON_Delete(body);
+}
+
+bool http_req_accepts(const struct http_req *req, const char *type)
+{
+	const char *accept = http_req_header(req, "Accept");
+
+	return accept != NULL && strstr(accept, type) != NULL;
+}
+
+int http_resp_redirect_to(struct http_resp *resp, const char *base, const char *path)
+{
+	char *location = NULL;
+	int rc = -1;
+
+	if (asprintf(&location, "%s%s", base, path) >= 0) {
+		rc = http_resp_redirect(resp, location);
+		free(location);
+	}
+	return rc;
 }

@@ -85,6 +85,9 @@ bool http_origin_parse(const char *url, bool whole_url, char out[HTTP_ORIGIN_MAX
 /* The request's Origin (or, without one, its Referer) is origin ("scheme://host[:port]"). */
 bool http_req_from_origin(const struct http_req *, const char *origin);
 
+/* True when the Accept header names this media type. */
+bool http_req_accepts(const struct http_req *, const char *type);
+
 /* True when the Content-Type is this media type (parameters ignored, case-insensitive). */
 bool http_req_is_content_type(const struct http_req *, const char *type);
 
@@ -108,9 +111,14 @@ int http_resp_error(struct http_resp *, int status, const char *code, const char
  */
 cJSON *http_req_json_object(const struct http_req *, struct http_resp *);
 
+/* The error body with "field" naming the field it is about (field NULL: the plain error body). */
+void http_resp_field_error(struct http_resp *, int status, const char *code, const char *detail,
+                           const char *field);
 /* Status with an empty body (204, or a redirect after http_resp_header Location). */
 void http_resp_empty(struct http_resp *, int status);
 int http_resp_redirect(struct http_resp *, const char *location);
+/* A redirect to base + path (base: PUBLIC_URL, without a trailing slash). */
+int http_resp_redirect_to(struct http_resp *, const char *base, const char *path);
 
 enum {
 	HTTP_COOKIE_SECURE = 1 << 0,

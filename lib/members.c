@@ -310,6 +310,31 @@ out:
 	return rc;
 }
 
+bool members_change_read(const struct http_req *req, struct http_resp *resp,
+                         enum members_mode mode, struct members_change *change)
+{
+	enum json_error jerr;
+	enum members_check ck;
+	const char *field = NULL;
+	char detail[256];
+	cJSON *body = json_parse(req->body.data, req->body.len, &jerr);
+
+	memset(change, 0, sizeof *change);
+	if (body == NULL) {
+		http_resp_error(resp, 400, "invalid_request", json_error_detail(jerr));
+		return false;
+	}
+	ck = members_change_parse(body, mode, change, &field, detail, sizeof detail);
+	if (ck == MEMBERS_CHECK_UNKNOWN_FIELD)
+		http_resp_field_error(resp, 400, "unknown_field", detail, field);
+	else if (ck == MEMBERS_CHECK_INVALID)
+		http_resp_field_error(resp, 400, "invalid_request", detail, field);
+	else if (ck == MEMBERS_CHECK_NO_MEMORY)
+		http_resp_error(resp, 500, "internal_error", "Out of memory.");
+	cJSON_Delete(body);
+	return ck == MEMBERS_CHECK_OK;
+}
+
 /* ---- who may write what ------------------------------------------------------------ */
 
 enum members_permission members_change_allowed(const struct members_change *c, enum role role,

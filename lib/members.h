@@ -104,6 +104,14 @@ enum members_permission members_change_allowed(const struct members_change *, en
                                                bool self, const char **field);
 
 /*
+ * members_change_parse over the request's JSON body, answering the failures:
+ * 400 invalid_request / unknown_field (with "field"), or 500. true when
+ * *change is ready; it needs members_change_cleanup either way.
+ */
+bool members_change_read(const struct http_req *, struct http_resp *, enum members_mode,
+                         struct members_change *change);
+
+/*
  * The statement members_update() runs, for the unit tests: the SET list comes
  * from the fixed field table, $1 is the discord_id and the values follow in
  * field order. sql and values (n of them, borrowed from change) are filled;

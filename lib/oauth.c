@@ -47,6 +47,13 @@ const struct oauth_answer *oauth_answer(enum oauth_result r)
 	return &answers[(unsigned)r < OAUTH__MAX ? r : OAUTH_ERROR];
 }
 
+enum oauth_result oauth_result_of_discord(enum discord_result d)
+{
+	if (d == DISCORD_OK)
+		return OAUTH_OK;
+	return d == DISCORD_INVALID_GRANT ? OAUTH_INVALID_GRANT : OAUTH_DISCORD_UNAVAILABLE;
+}
+
 static enum oauth_result from_db(enum db_status st)
 {
 	return st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;

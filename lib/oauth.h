@@ -71,6 +71,8 @@ struct oauth_answer {
 	const char *detail;
 };
 const struct oauth_answer *oauth_answer(enum oauth_result);
+/* A call to Discord's outcome: OK, INVALID_GRANT, or DISCORD_UNAVAILABLE for anything else. */
+enum oauth_result oauth_result_of_discord(enum discord_result);
 
 /* ---- keys and state ------------------------------------------------------ */
 
