@@ -1,7 +1,9 @@
 # Farout auth — plain GNU make.
 #
 #   make              lib/libfarout.a, cgi-bin/{login,oauth-callback,me,members}, db/farout-admin
-#   make run          build, set up a private PostgreSQL under var/, migrate, serve on :8080
+#   make run          build, set up a private PostgreSQL under var/, migrate, serve PUBLIC_URL (http://localhost:8080)
+#   make admin ARGS=  farout-admin against make run's database, e.g. make admin ARGS="user list"
+#   make help         this list
 #   make test         unit + integration tests (starts its own PostgreSQL, nginx, fake Discord)
 #   make asan         the same programs with AddressSanitizer + UBSan, under build/asan/
 #   make test-asan    the whole test suite against the asan build
@@ -46,7 +48,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
 
 ALL_CFLAGS = $(WARNINGS) $(HARDENING) $(CFLAGS) $(PKG_CFLAGS)
 
-.PHONY: all deps deps-checked asan run test test-unit test-integration test-asan bench install clean check-warnings
+.PHONY: all help admin deps deps-checked asan run test test-unit test-integration test-asan bench install clean check-warnings
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -97,8 +99,15 @@ test: test-unit test-integration
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test
 
+# exec: make's SIGTERM then reaches run.sh itself, which stops what it started.
 run: deps-checked all
-	@FAROUT_BIN_DIR=$(abspath $(OUT)) conf/dev/run.sh
+	@FAROUT_BIN_DIR=$(abspath $(OUT)) exec conf/dev/run.sh
+
+admin: all
+	@FAROUT_BIN_DIR=$(abspath $(OUT)) exec conf/dev/admin.sh $(ARGS)
+
+help:
+	@sed -n 's/^#   make/  make/p' $(firstword $(MAKEFILE_LIST))
 
 bench: all
 	@FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) tests/bench/bench.py
@@ -115,7 +124,7 @@ install: all
 	           $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd $(DESTDIR)$(PREFIX)/share/farout-auth/systemd
 	install -m 644 nginx.conf $(DESTDIR)$(PREFIX)/share/farout-auth/
 	install -m 644 conf/nginx/*.conf conf/nginx/README.md $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
-	install -m 755 conf/nginx/mklocal.sh $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
+	install -m 755 conf/nginx/mklocal.sh conf/nginx/public-url.sh $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
 	install -m 644 conf/nginx/docker/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/docker/
 	install -m 644 conf/nginx/systemd/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd/
 	install -m 644 conf/systemd/* $(DESTDIR)$(PREFIX)/share/farout-auth/systemd/

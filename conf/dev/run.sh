@@ -3,11 +3,13 @@
 #
 # Reads .env (variables already in the environment win), starts a private
 # PostgreSQL under var/pg unless DATABASE_URL and AUTH_DATABASE_URL are both
-# given, migrates, starts the four programs on unix sockets in var/run and
-# nginx on 127.0.0.1:${FAROUT_PORT:-8080}. Without DISCORD_CLIENT_ID (and
-# unless FAROUT_FAKE_DISCORD=0) a fake Discord stands in, for development
-# only. Ctrl-C or SIGTERM stops everything it started; so does any program
-# that dies.
+# given in the environment (the URLs in .env are docker-compose's, whose host
+# `db` exists only there), migrates, starts the four programs on unix sockets
+# in var/run and nginx on 127.0.0.1 at PUBLIC_URL's port (PUBLIC_URL defaults
+# to http://localhost:${FAROUT_PORT:-8080}, as in .env.example). Without
+# DISCORD_CLIENT_ID (and unless FAROUT_FAKE_DISCORD=0) a fake Discord stands
+# in, for development only. Ctrl-C or SIGTERM stops everything it started; so
+# does any program that dies.
 #
 # Binaries: $FAROUT_BIN_DIR/cgi-bin/NAME and $FAROUT_BIN_DIR/db/farout-admin
 # (default: the repository).
@@ -17,7 +19,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$repo"
 
 programs=(login me oauth-callback members)
-var=$repo/var
+# FAROUT_VAR_DIR: another folder for the cluster, sockets and logs (the tests use one).
+var=${FAROUT_VAR_DIR:-$repo/var}
 run_dir=$var/run
 log_dir=$var/log
 nginx_dir=$var/nginx
@@ -45,6 +48,12 @@ load_env_file() {
 		fi
 		key=${BASH_REMATCH[2]}
 		val=${BASH_REMATCH[3]}
+		case $key in
+		DATABASE_URL | AUTH_DATABASE_URL)
+			# docker-compose's databases; make run has its own.
+			continue
+			;;
+		esac
 		val=${val#"${val%%[![:space:]]*}"}
 		val=${val%"${val##*[![:space:]]}"}
 		if [[ $val =~ ^\"(.*)\"$ || $val =~ ^\'(.*)\'$ ]]; then
@@ -63,7 +72,18 @@ if [ -f .env ]; then
 fi
 
 bin_dir=$(cd "${FAROUT_BIN_DIR:-$repo}" && pwd -P) || die "FAROUT_BIN_DIR: no such folder"
-port=${FAROUT_PORT:-8080}
+
+# One address: nginx listens on PUBLIC_URL's port and sends any other host
+# name there, so the cookie, the CSRF check and the Discord redirect agree.
+export PUBLIC_URL=${PUBLIC_URL:-http://localhost:${FAROUT_PORT:-8080}}
+public_url=${PUBLIC_URL%/}
+if [[ $public_url =~ ^https:// ]]; then
+	die "PUBLIC_URL is $public_url, but make run serves plain http on this machine: use http://localhost:PORT"
+fi
+[[ $public_url =~ ^http://([^/:]+|\[[^]]+\])(:([0-9]+))?$ ]] ||
+	die "PUBLIC_URL must be http://host[:port], not $PUBLIC_URL"
+public_host=${BASH_REMATCH[1]}
+port=${BASH_REMATCH[3]:-80}
 admin_bin=$bin_dir/db/farout-admin
 for name in "${programs[@]}"; do
 	[ -x "$bin_dir/cgi-bin/$name" ] || die "missing $bin_dir/cgi-bin/$name (run make)"
@@ -157,19 +177,20 @@ fi
 
 # --- secrets and URLs --------------------------------------------------------------
 
+# .env.example's placeholder, which the programs refuse, counts as unset here.
+if [ "${JWT_SECRET:-}" = change-me-to-a-random-string-of-at-least-32-bytes ]; then
+	unset JWT_SECRET
+fi
 if [ -z "${JWT_SECRET:-}" ]; then
 	if [ ! -s "$var/jwt_secret" ]; then
 		(umask 077 && openssl rand -base64 48 | tr -d '\n' >"$var/jwt_secret.tmp")
 		mv -f "$var/jwt_secret.tmp" "$var/jwt_secret"
-		say "generated a JWT secret in var/jwt_secret (kept for the next runs)"
+		say "generated a JWT secret in $var/jwt_secret (kept for the next runs)"
 	fi
 	chmod 600 "$var/jwt_secret"
 	JWT_SECRET=$(<"$var/jwt_secret")
 	export JWT_SECRET
 fi
-
-export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$port}
-public_url=${PUBLIC_URL%/}
 
 # --- schema ----------------------------------------------------------------------
 
@@ -242,25 +263,29 @@ done
 
 # --- nginx --------------------------------------------------------------------------
 
-conf/nginx/mklocal.sh "$nginx_dir" "$port" "$run_dir" "$repo/www"
+conf/nginx/mklocal.sh "$nginx_dir" "$port" "$run_dir" "$repo/www" "$public_url"
 nginx_cmd -t -q || die "nginx rejected its configuration (var/nginx/error.log)"
 setsid nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" \
 	-g 'daemon off;' </dev/null >>"$log_dir/nginx.log" 2>&1 &
 nginx_pid=$!
 
-health=http://127.0.0.1:$port/api/health
+# Asked of nginx on 127.0.0.1 under PUBLIC_URL's host name (which may not resolve here).
+health=$public_url/api/health
+health_check() {
+	curl -fsS -o /dev/null --max-time 2 -H "Host: $public_host:$port" "http://127.0.0.1:$port/api/health"
+}
 for _ in $(seq 100); do
-	curl -fsS -o /dev/null --max-time 2 "$health" 2>/dev/null && break
+	health_check 2>/dev/null && break
 	kill -0 "$nginx_pid" 2>/dev/null || die "nginx did not start (var/nginx/error.log)"
 	sleep 0.1
 done
-curl -fsS -o /dev/null --max-time 2 "$health" ||
-	say "warning: $health does not answer 200 yet (see the logs)"
+health_check || say "warning: $health does not answer 200 yet (see the logs)"
 
 cat <<EOF
 
   Farout auth is running: $public_url/
   Health:      $health
+  Operators:   make admin ARGS="user list"   (farout-admin on this cluster)
   Admin login: admin / Admin123!  (you must change it at the first login)
   Logs:        var/log/{$(
 	IFS=,

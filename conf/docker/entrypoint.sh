@@ -21,6 +21,11 @@
 #   FAROUT_NGINX            1 (default): run nginx here; 0: only the programs
 #   FAROUT_HTTP_PORT        the port nginx listens on here, for `health` (default 80)
 #   FAROUT_DB_WAIT_SECONDS  how long to wait for the databases to accept connections (default 60)
+#
+# PUBLIC_URL (default http://localhost:8080) is written into nginx's
+# local/public_url.conf at every start: other host names are redirected to it.
+# Without JWT_SECRET (or with .env.example's placeholder) a secret is generated
+# once into /var/lib/farout/jwt_secret (the app-data volume) and kept.
 set -euo pipefail
 
 programs=(login me oauth-callback members)
@@ -50,7 +55,11 @@ health() {
 	local name status
 	if [ "${FAROUT_NGINX:-1}" = 1 ]; then
 		exec 3<>"/dev/tcp/127.0.0.1/${FAROUT_HTTP_PORT:-80}" || exit 1
-		printf 'GET /api/health HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+		# Under PUBLIC_URL's host: any other is redirected.
+		host=${PUBLIC_URL:-http://localhost:8080}
+		host=${host#*://}
+		host=${host%%/*}
+		printf 'GET /api/health HTTP/1.0\r\nHost: %s\r\n\r\n' "$host" >&3
 		IFS= read -r -t 5 status <&3 || exit 1
 		[[ $status == HTTP/1.?' 200 '* ]] || exit 1
 		exit 0
@@ -82,6 +91,24 @@ wait_seconds=${FAROUT_DB_WAIT_SECONDS:-60}
 for name in "${programs[@]}"; do
 	listen_address "$name" >/dev/null
 done
+
+# --- one address, one secret ------------------------------------------------------
+
+export PUBLIC_URL=${PUBLIC_URL:-http://localhost:8080}
+bash /etc/farout/conf/nginx/public-url.sh "$PUBLIC_URL" >/etc/farout/local/public_url.conf ||
+	die "PUBLIC_URL must be http(s)://host[:port], the address browsers use"
+
+if [ -z "${JWT_SECRET:-}" ] || [ "$JWT_SECRET" = change-me-to-a-random-string-of-at-least-32-bytes ]; then
+	secret_file=/var/lib/farout/jwt_secret
+	if [ ! -s "$secret_file" ]; then
+		install -d -m 0700 "${secret_file%/*}"
+		(umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$secret_file.tmp")
+		mv -f "$secret_file.tmp" "$secret_file"
+		log "JWT_SECRET is not set: generated one in $secret_file (kept in the app-data volume)"
+	fi
+	JWT_SECRET=$(<"$secret_file")
+	export JWT_SECRET
+fi
 
 stopping=0
 trap 'stopping=1' TERM INT

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds a self-contained nginx folder for development and tests:
 #
-#   mklocal.sh OUTDIR PORT SOCKDIR WWWROOT
+#   mklocal.sh OUTDIR PORT SOCKDIR WWWROOT [PUBLIC_URL]
 #
 #   OUTDIR/nginx.conf -> the repository's nginx.conf
 #   OUTDIR/conf       -> the repository's conf/ (shared includes)
-#   OUTDIR/local/     main.conf, http.conf, server.conf for this folder
+#   OUTDIR/local/     main.conf, http.conf, server.conf, public_url.conf for this folder
 #
 # nginx resolves relative includes against the folder of the -c file without
 # resolving symlinks, so the one nginx.conf finds this folder's local/ files:
@@ -14,7 +14,9 @@
 #   nginx -p OUTDIR -c OUTDIR/nginx.conf -e OUTDIR/error.log -s quit
 #
 # nginx listens on 127.0.0.1:PORT, reaches the programs at
-# SOCKDIR/{login,me,oauth-callback,members}.sock and serves WWWROOT.
+# SOCKDIR/{login,me,oauth-callback,members}.sock and serves WWWROOT. Requests
+# for another host name than PUBLIC_URL's (default http://127.0.0.1:PORT) are
+# redirected to PUBLIC_URL (public-url.sh).
 set -euo pipefail
 
 prog=${0##*/}
@@ -25,8 +27,8 @@ die() {
 	exit 1
 }
 
-[ $# -eq 4 ] || {
-	echo "usage: $prog OUTDIR PORT SOCKDIR WWWROOT" >&2
+[ $# -eq 4 ] || [ $# -eq 5 ] || {
+	echo "usage: $prog OUTDIR PORT SOCKDIR WWWROOT [PUBLIC_URL]" >&2
 	exit 2
 }
 
@@ -51,7 +53,12 @@ outdir=$(checked_path "$1")
 sockdir=$(checked_path "$3")
 wwwroot=$(checked_path "$4")
 
+public_url=${5:-http://127.0.0.1:$port}
+
 mkdir -p -- "$outdir/local" "$outdir/tmp"
+"$repo/conf/nginx/public-url.sh" "$public_url" >"$outdir/local/public_url.conf.tmp" ||
+	die "bad PUBLIC_URL: $public_url"
+mv -f -- "$outdir/local/public_url.conf.tmp" "$outdir/local/public_url.conf"
 ln -sfn -- "$repo/nginx.conf" "$outdir/nginx.conf"
 ln -sfn -- "$repo/conf" "$outdir/conf"
 
@@ -85,6 +92,8 @@ ln -sfn -- "$repo/conf" "$outdir/conf"
 {
 	echo "# Written by conf/nginx/mklocal.sh; rewritten at every run."
 	echo "listen 127.0.0.1:$port;"
-	echo "server_name localhost;"
+	# PUBLIC_URL's host (the map's one entry): also what $host is for a
+	# request without a Host header.
+	echo "server_name $(sed -n 's/^    "\(.*\)" "";$/\1/p' "$outdir/local/public_url.conf");"
 	echo "root \"$wwwroot\";"
 } >"$outdir/local/server.conf"

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -59,10 +60,22 @@ def seed(stack):
     return stack.login("bench", "load-test-pass-1")
 
 
+def site_with_baseline():
+    """A folder of symlinks: the website plus the baseline file, which is not part of the site."""
+    here = Path(__file__).resolve().parent
+    root = Path(tempfile.mkdtemp(prefix="farout-bench-www-"))
+    root.chmod(0o755)
+    for entry in (here.parents[1] / "www").iterdir():
+        (root / entry.name).symlink_to(entry)
+    (root / "static-baseline.txt").symlink_to(here / "static-baseline.txt")
+    return root
+
+
 def main():
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (conf/dev/setup-deps.sh installs it)")
-    stack = Stack().start()
+    www = site_with_baseline()
+    stack = Stack(www_root=www).start()
     try:
         token = seed(stack)
         rows = [
@@ -88,6 +101,7 @@ def main():
             print(f"  {prog:15} {sizes}")
     finally:
         stack.stop()
+        shutil.rmtree(www, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -123,8 +123,10 @@ def _can_connect(path):
 
 
 class Stack:
-    def __init__(self, bin_dir=None):
+    def __init__(self, bin_dir=None, www_root=None):
         self.repo = REPO
+        # The site nginx serves (the bench adds its baseline file to a copy).
+        self.www_root = Path(www_root or REPO / "www")
         self.bin_dir = Path(bin_dir or os.environ.get("FAROUT_BIN_DIR") or REPO).resolve()
         self.admin_bin = self.bin_dir / "db" / "farout-admin"
         self.asan = is_sanitized(self.program_path("me"))
@@ -540,7 +542,7 @@ class Stack:
     def _start_nginx(self):
         ngdir = self.dir / "nginx"
         subprocess.run([str(self.repo / "conf/nginx/mklocal.sh"), str(ngdir), str(self.port),
-                        str(self.dir / "run"), str(self.repo / "www")], check=True)
+                        str(self.dir / "run"), str(self.www_root), self.public_url], check=True)
         with open(self.dir / "log" / "nginx.log", "ab") as log:
             self.nginx = subprocess.Popen(
                 ["nginx", "-p", str(ngdir), "-c", str(ngdir / "nginx.conf"),
