@@ -6,6 +6,10 @@
                      databases back to the state right after `migrate up`
                      and the fake Discord reset
 
+Every JSON answer of the stack is checked against docs/openapi.yaml
+(openapi_check.py): requests.Session.request is wrapped here, so every test
+gets the check without asking for it.
+
 Under the sanitizer build (FAROUT_BIN_DIR=build/asan) the programs run with
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1, and the session fails at the
 end if any program log or command output holds a sanitizer report.
@@ -14,11 +18,25 @@ end if any program log or command output holds a sanitizer report.
 import signal
 
 import pytest
+import requests
 
 # The shared helpers' asserts explain a failure as the tests' own do.
 pytest.register_assert_rewrite("helpers")
 
 from harness import Stack  # noqa: E402  (after the registration, which must come first)
+import openapi_check  # noqa: E402
+
+_plain_request = requests.Session.request
+
+
+def _checked_request(self, method, url, *args, **kwargs):
+    response = _plain_request(self, method, url, *args, **kwargs)
+    for r in (*response.history, response):
+        openapi_check.check(r)
+    return response
+
+
+requests.Session.request = _checked_request
 
 
 def _terminate(signum, frame):
@@ -55,6 +73,7 @@ def stack(request):
 
     request.addfinalizer(finish)
     s.start()
+    openapi_check.base_url = s.url("")
     return s
 
 
