@@ -5,6 +5,10 @@
   clean   (function) the same stack with every part running again, both
                      databases back to the state right after `migrate up`
                      and the fake Discord reset
+  fake_cdn (session) HTTPS stand-in for Discord's CDN and other image hosts (browser.py)
+  browser (function) headless Chromium on the clean stack (browser.py); at the
+                     end it saves a screenshot into the test's tmp_path and
+                     fails the test if a page logged an error
 
 Every JSON answer of the stack is checked against docs/openapi.yaml
 (openapi_check.py): requests.Session.request is wrapped here, so every test
@@ -75,6 +79,37 @@ def stack(request):
     s.start()
     openapi_check.base_url = s.url("")
     return s
+
+
+@pytest.fixture(scope="session")
+def fake_cdn():
+    from browser import FakeCdn
+    cdn = FakeCdn().start()
+    yield cdn
+    cdn.stop()
+
+
+@pytest.fixture
+def browser(clean, fake_cdn, tmp_path, request):
+    from browser import Browser
+    b = Browser(clean, tmp_path, fake_cdn)
+    try:
+        yield b
+        b.screenshot("end")
+    finally:
+        errors = b.errors()
+        b.close()
+    failed = getattr(request.node, "rep_call", None)
+    if errors and not (failed is not None and failed.failed):
+        pytest.fail("the pages logged errors:\n  " + "\n  ".join(errors), pytrace=False)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Lets the browser fixture know whether the test itself failed already.
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
 
 
 @pytest.fixture

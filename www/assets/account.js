@@ -1,7 +1,7 @@
 // Account page: who you are, Discord linking, password change, sign-out.
 import {
   $, el, api, ApiError, clear, formatDate, getMe, say, quiet, sayError, describe, setBusy,
-  passwordProblem, PASSWORD_POLICY,
+  passwordProblem, showPasswordRules,
 } from './app.js';
 
 const status = $('#status');
@@ -46,9 +46,7 @@ $('#password-form').addEventListener('submit', async (event) => {
   quiet(out);
   const current = $('#current-password').value;
   const password = $('#new-password').value;
-  const problem = passwordProblem(password, {
-    username: me.username, current, confirm: $('#confirm-password').value,
-  });
+  const problem = passwordProblem(password, { confirm: $('#confirm-password').value });
   if (problem) {
     say(out, 'error', problem);
     return;
@@ -77,7 +75,7 @@ $('#sign-out').addEventListener('click', async (event) => {
   button.disabled = true;
   try {
     await api('/api/auth/logout', { method: 'POST' });
-    location.assign('/');
+    location.assign('/login');
   } catch (err) {
     say(out, 'error', 'You are still signed in. ' + describe(err));
     button.disabled = false;
@@ -85,7 +83,7 @@ $('#sign-out').addEventListener('click', async (event) => {
 });
 
 async function main() {
-  $('#policy').textContent = PASSWORD_POLICY;
+  showPasswordRules($('#policy'));
   try {
     me = await getMe();
   } catch (err) {

@@ -77,22 +77,16 @@ const MESSAGES = {
   unavailable: 'The service is unavailable right now. Please try again in a moment.',
 };
 
-// Codes whose server detail is more useful than our generic sentence
-// (it names the field or the rule that failed).
-const DETAIL_FIRST = new Set([
-  'invalid_request', 'unknown_field', 'weak_password', 'forbidden_field', 'conflict',
-]);
-
 // Text for a code from the URL (?error=...): only known codes are shown.
 export function messageForCode(code, fallback) {
   return Object.prototype.hasOwnProperty.call(MESSAGES, code) ? MESSAGES[code] : fallback;
 }
 
+// The API's own words (its "detail") when it gave some; our sentence for the
+// code otherwise (a network failure, an nginx page that is not ours).
 export function describe(err) {
   if (!(err instanceof ApiError)) return 'Something went wrong on this page. Reload it and try again.';
-  let text;
-  if (DETAIL_FIRST.has(err.code) && err.detail) text = err.detail;
-  else text = messageForCode(err.code, err.detail || 'Something went wrong. Please try again.');
+  let text = err.detail || messageForCode(err.code, 'Something went wrong. Please try again.');
   if (err.code === 'too_many_attempts') {
     const secs = Number.parseInt(err.retryAfter, 10);
     if (secs > 0) text += ' Try again in ' + (secs < 120 ? secs + ' seconds.' : Math.ceil(secs / 60) + ' minutes.');
@@ -213,18 +207,24 @@ export function byteLength(s) {
   return new TextEncoder().encode(s).length;
 }
 
-export const PASSWORD_POLICY = 'Use 10 to 72 bytes (most characters are one byte; accented letters and emoji take more), ' +
-  'not containing your username, and different from your current password.';
+// Every rule POST /api/auth/password applies, stated before the user types.
+export const PASSWORD_RULES = [
+  '10 to 72 bytes long (most characters are one byte; accented letters and emoji take more);',
+  'not containing your username, and different from your current password;',
+  'hard to guess: the zxcvbn estimator must put it at 10^10 guesses or more, with your username, ' +
+    'your email and "farout" counting as easy words. Four or more unrelated words, or a long ' +
+    'mix of words, digits and symbols, will do.',
+];
+// Fills a hint element with the rules as a list.
+export function showPasswordRules(node) {
+  node.replaceChildren(el('span', {}, 'Your new password must be:'),
+    el('ul', {}, PASSWORD_RULES.map((rule) => el('li', {}, rule))));
+}
 
-// Client-side mirror of the server's password policy; the server decides.
-export function passwordProblem(password, { username = '', current = '', confirm } = {}) {
-  const bytes = byteLength(password);
-  if (bytes < 10) return 'The new password is too short: it needs at least 10 bytes.';
-  if (bytes > 72) return 'The new password is too long: it may have at most 72 bytes.';
-  if (username && password.toLowerCase().includes(username.toLowerCase())) {
-    return 'The new password must not contain your username.';
-  }
-  if (current && password === current) return 'The new password must differ from the current one.';
+// What only the page can check (the two copies agree); every rule of the
+// policy is the server's to judge, so its refusal shows in its own words.
+export function passwordProblem(password, { confirm } = {}) {
+  if (password.length === 0) return 'Enter a new password.';
   if (confirm !== undefined && password !== confirm) return 'The two new passwords do not match.';
   return null;
 }
@@ -238,17 +238,33 @@ export function isHttpUrl(value) {
   }
 }
 
-// An avatar: the picture when it loads, the initials otherwise (a strict
-// Content-Security-Policy or an offline CDN must not leave a broken image).
+export const DEFAULT_AVATAR = '/assets/avatar.svg';
+
+// Pictures the Content-Security-Policy lets in (img-src 'self' https:).
+export function isShowableImage(value) {
+  try {
+    const u = new URL(value, location.href);
+    return u.protocol === 'https:' || u.origin === location.origin;
+  } catch (e) {
+    return false;
+  }
+}
+
+// An avatar: the picture when it loads, the default avatar when it fails (an
+// offline CDN, a dead link), initials when there is no picture at all.
 export function avatar(url, name, size = 48) {
   const initials = Array.from((name || '?').trim()).slice(0, 1).join('').toUpperCase() || '?';
   const box = el('span', { class: 'avatar', 'aria-hidden': 'true' }, initials);
   box.classList.add(size > 64 ? 'large' : 'small');
-  if (typeof url === 'string' && isHttpUrl(url)) {
+  if (typeof url === 'string' && url !== '') {
     const img = el('img', {
-      src: url, alt: '', width: size, height: size, loading: 'lazy', referrerpolicy: 'no-referrer',
+      src: isShowableImage(url) ? url : DEFAULT_AVATAR, alt: '', width: size, height: size,
+      loading: 'lazy', referrerpolicy: 'no-referrer',
     });
-    img.addEventListener('error', () => img.remove());
+    img.addEventListener('error', () => {
+      if (img.getAttribute('src') !== DEFAULT_AVATAR) img.src = DEFAULT_AVATAR;
+      else img.remove();
+    });
     box.append(img);
   }
   return box;
@@ -277,7 +293,19 @@ async function renderWhoami() {
 // After signing in or out on the same page.
 export function refreshWhoami() {
   mePromise = null;
-  return renderWhoami();
+  return // Back and forward must not show a signed-out visitor a page rendered for the
+// signed-in user from the browser's back-forward cache: such a page reloads.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) location.reload();
+});
+
+renderWhoami();
 }
+
+// Back and forward must not show a signed-out visitor a page rendered for the
+// signed-in user from the browser's back-forward cache: such a page reloads.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) location.reload();
+});
 
 renderWhoami();

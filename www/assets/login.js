@@ -1,7 +1,7 @@
 // Sign-in page: Discord button, password form, forced password change.
 import {
   $, api, getMe, describe, messageForCode, say, quiet, safeNext, setBusy,
-  passwordProblem, PASSWORD_POLICY, displayName, el, refreshWhoami,
+  passwordProblem, showPasswordRules, displayName, el, refreshWhoami,
 } from './app.js';
 
 const params = new URLSearchParams(location.search);
@@ -58,9 +58,7 @@ changeForm.addEventListener('submit', async (event) => {
   quiet(message);
   const current = account.current !== null ? account.current : $('#current-password').value;
   const password = $('#new-password').value;
-  const problem = passwordProblem(password, {
-    username: account.username, current, confirm: $('#confirm-password').value,
-  });
+  const problem = passwordProblem(password, { confirm: $('#confirm-password').value });
   if (problem) {
     say(message, 'error', problem);
     return;
@@ -86,7 +84,7 @@ changeForm.addEventListener('submit', async (event) => {
 
 async function main() {
   $('#discord').href = '/api/auth/discord/login?next=' + encodeURIComponent(next);
-  $('#policy').textContent = PASSWORD_POLICY;
+  showPasswordRules($('#policy'));
   const code = params.get('error');
   if (code) say(message, 'error', messageForCode(code, 'Sign-in failed. Please try again.'));
 

@@ -62,6 +62,7 @@ function show() {
   $('#avatar-url').value = member.avatar_url || '';
 
   $('#staff-edit').hidden = !officer;
+  $('#danger').hidden = !admin;
   $('#rank-input').value = member.rank;
   $('#missions-input').value = JSON.stringify(member.missions_completed ?? [], null, 2);
   $('#trainings-input').value = JSON.stringify(member.trainings_completed ?? [], null, 2);
@@ -105,8 +106,8 @@ function profilePatch() {
     const urlText = $('#avatar-url').value.trim();
     const url = urlText === '' ? null : urlText;
     if (url !== (member.avatar_url ?? null)) {
-      if (url !== null && (!isHttpUrl(url) || url.length > 512)) {
-        throw new Invalid('The avatar URL must be an http or https address of at most 512 characters.');
+      if (url !== null && (!isHttpUrl(url) || !url.startsWith('https:') || url.length > 512)) {
+        throw new Invalid('The avatar URL must be an https address of at most 512 characters.');
       }
       patch.avatar_url = url;
     }
@@ -164,6 +165,21 @@ $('#profile-form').addEventListener('submit', (event) => {
 $('#staff-form').addEventListener('submit', (event) => {
   event.preventDefault();
   save(event.currentTarget, $('#staff-status'), staffPatch);
+});
+
+$('#delete-member').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  const out = $('#delete-status');
+  quiet(out);
+  if (!window.confirm('Delete ' + member.display_name + ' from the roster? This cannot be undone.')) return;
+  button.disabled = true;
+  try {
+    await api('/api/members/' + encodeURIComponent(member.discord_id), { method: 'DELETE' });
+    location.assign('/members?deleted=' + encodeURIComponent(member.display_name));
+  } catch (err) {
+    say(out, 'error', 'Not deleted. ' + describe(err));
+    button.disabled = false;
+  }
 });
 
 async function main() {

@@ -1,6 +1,8 @@
 // The roster: search, rank filter and pages, kept in the address bar so a
 // view can be bookmarked and the back button works.
-import { $, el, api, avatar, clear, plural, say, quiet, sayError } from './app.js';
+import {
+  $, el, api, avatar, clear, plural, say, quiet, sayError, describe, getMe, hasRole, setBusy, charCount,
+} from './app.js';
 
 const LIMIT = 50;
 const form = $('#filters');
@@ -44,7 +46,8 @@ function card(m) {
       el('span', { class: 'badge' }, m.rank),
       el('p', { class: 'counts' },
         plural(count(m.missions_completed), 'mission', 'missions') + ' · ' +
-        plural(count(m.trainings_completed), 'training', 'trainings'))));
+        plural(count(m.trainings_completed), 'training', 'trainings')),
+      m.bio ? el('p', { class: 'bio-line' }, m.bio) : null));
 }
 
 function render(state, page) {
@@ -113,5 +116,42 @@ $('#rank').addEventListener('change', () => search(true));
 $('#prev').addEventListener('click', () => turn(-LIMIT));
 $('#next').addEventListener('click', () => turn(LIMIT));
 window.addEventListener('popstate', load);
+
+// Admins add members here (Discord sign-in adds them too).
+$('#add-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const addForm = event.currentTarget;
+  const out = $('#add-status');
+  quiet(out);
+  const discordId = $('#new-discord-id').value.trim();
+  const name = $('#new-display-name').value.trim();
+  if (!/^\d{1,20}$/.test(discordId)) {
+    say(out, 'error', 'The Discord id must be 1 to 20 digits.');
+    return;
+  }
+  if (charCount(name) < 1 || charCount(name) > 64) {
+    say(out, 'error', 'The display name must have 1 to 64 characters.');
+    return;
+  }
+  setBusy(addForm, true);
+  try {
+    const member = await api('/api/members', { method: 'POST', body: { discord_id: discordId, display_name: name } });
+    location.assign('/member?id=' + encodeURIComponent(member.discord_id));
+  } catch (err) {
+    say(out, 'error', 'Not added. ' + describe(err));
+    setBusy(addForm, false);
+  }
+});
+
+// After a deletion on a member's page: say so once, then forget it.
+const deleted = new URLSearchParams(location.search).get('deleted');
+if (deleted) {
+  say($('#flash'), 'ok', 'Deleted ' + deleted + ' from the roster.');
+  writeState(readState(), false);
+}
+
+getMe().then((me) => {
+  $('#add-member').hidden = !hasRole(me, 'admin');
+}).catch(() => {});
 
 load();
