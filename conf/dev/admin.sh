@@ -7,11 +7,12 @@
 #   echo 'A-long-new-passphrase-42' | make admin ARGS="user passwd admin"
 #
 # The cluster must be running (it is while `make run` is). Binaries come from
-# $FAROUT_BIN_DIR (default: the repository), as for run.sh.
+# $FAROUT_BIN_DIR (default: the repository) and the cluster from
+# $FAROUT_VAR_DIR/pg (default var/pg), as for run.sh.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-pg_dir=$repo/var/pg
+pg_dir=${FAROUT_VAR_DIR:-$repo/var}/pg
 admin_bin=${FAROUT_BIN_DIR:-$repo}/db/farout-admin
 
 [ -x "$admin_bin" ] || {
@@ -19,7 +20,7 @@ admin_bin=${FAROUT_BIN_DIR:-$repo}/db/farout-admin
 	exit 1
 }
 if ! "$repo/conf/dev/pg-cluster.sh" status "$pg_dir" >/dev/null 2>&1; then
-	echo "admin: the development database in var/pg is not running; start \`make run\` first" >&2
+	echo "admin: the development database in $pg_dir is not running; start \`make run\` first" >&2
 	exit 1
 fi
 while IFS= read -r line; do

@@ -66,9 +66,11 @@ load_env_file() {
 	done <"$1"
 }
 
-if [ -f .env ]; then
-	load_env_file .env
-	say "read .env (the environment wins over it)"
+# FAROUT_ENV_FILE: another file than .env (the tests use one).
+env_file=${FAROUT_ENV_FILE:-.env}
+if [ -f "$env_file" ]; then
+	load_env_file "$env_file"
+	say "read $env_file (the environment wins over it)"
 fi
 
 bin_dir=$(cd "${FAROUT_BIN_DIR:-$repo}" && pwd -P) || die "FAROUT_BIN_DIR: no such folder"
