@@ -35,11 +35,27 @@ def test_another_host_name_is_redirected_to_the_same_path_on_public_url(clean, m
 
 
 def test_host_header_is_compared_without_port_and_case(clean):
-    r = requests.get(clean.url("/api/health"), headers={"Host": "127.0.0.1"}, timeout=10)
-    assert r.status_code == 200
-    r = requests.get(clean.url("/api/health"), headers={"Host": "www.example.org"},
+    r = requests.get(clean.url("/api/auth/me"), headers={"Host": "127.0.0.1"}, timeout=10)
+    assert r.status_code == 401  # served, not redirected
+    r = requests.get(clean.url("/members"), headers={"Host": "127.0.0.1:1"}, timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    r = requests.get(clean.url("/api/members"), headers={"Host": "www.example.org"},
                      allow_redirects=False, timeout=10)
-    assert r.status_code == 301 and r.headers["Location"] == clean.public_url + "/api/health"
+    assert r.status_code == 301 and r.headers["Location"] == clean.public_url + "/api/members"
+
+
+def test_probes_answer_at_any_host_name(clean):
+    # Load balancers and Prometheus address the server by IP.
+    r = requests.get(clean.url("/api/health"), headers={"Host": "10.1.2.3"}, allow_redirects=False,
+                     timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    # A look-alike path is not a probe.
+    r = requests.get(clean.url("/api/healthz"), headers={"Host": "10.1.2.3"}, allow_redirects=False,
+                     timeout=10)
+    assert r.status_code == 301
+    r = requests.get(clean.url("/x%7CGET%7C/api/health"), headers={"Host": "10.1.2.3"},
+                     allow_redirects=False, timeout=10)
+    assert r.status_code == 301
 
 
 def test_a_write_at_another_host_name_is_refused_naming_public_url(clean):
