@@ -12,6 +12,9 @@ the test when the page logged an error. In a test:
     browser.wait_url("/members")
     browser.screenshot("after-sign-in")          # tmp_path/after-sign-in.png
 
+or the common steps: browser.sign_in("olga", PASSWORD, "/account"),
+browser.sign_in_with_discord("/members").
+
 What counts as an error (browser.errors(), checked at the end of every test):
 every SEVERE entry of Chromium's log (JavaScript exceptions, console.error,
 Content-Security-Policy violations, resources that failed to load) except an
@@ -39,7 +42,6 @@ import struct
 import subprocess
 import tempfile
 import threading
-import time
 import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -223,6 +225,23 @@ class Browser:
         self.wait(lambda d: el.is_enabled(), f"{css} to be enabled")
         el.click()
         return el
+
+    # -- the common steps ----------------------------------------------------------
+
+    def sign_in(self, username, password, next_path="/members"):
+        """The sign-in page's password form, up to the page it leads to."""
+        self.open(f"/login?next={next_path}")
+        self.fill("#username", username)
+        self.fill("#password", password)
+        self.click("#login-form button[type=submit]")
+        self.wait_url(next_path)
+
+    def sign_in_with_discord(self, next_path="/members"):
+        """Through the fake Discord's authorize page (its current user, see
+        FakeDiscord.set_user) and the callback, up to next_path."""
+        self.open(f"/login?next={next_path}")
+        self.click("#discord")
+        self.wait_url(next_path)
 
     def image_loaded(self, css):
         """True when the img has loaded a real picture."""

@@ -8,18 +8,10 @@ import re
 from selenium.webdriver.common.by import By
 
 from harness import ADMIN_PASSWORD
-from helpers import PASSWORD, auth_headers, insert_user, login, post, request
+from helpers import PASSWORD, insert_user, login, post
 
 STRONG = "Violet-Anchor-Drift-7731 harbour"
 NELLY_ID = "80351110224678912"
-
-
-def sign_in(browser, username, password=PASSWORD, next_path="/members"):
-    browser.open(f"/login?next={next_path}")
-    browser.fill("#username", username)
-    browser.fill("#password", password)
-    browser.click("#login-form button[type=submit]")
-    browser.wait_url(next_path)
 
 
 def add_member(stack, discord_id, name, **fields):
@@ -79,10 +71,8 @@ def test_sign_in_page_shows_the_apis_own_detail(browser):
 
 
 def test_discord_user_signs_in_edits_the_bio_and_sees_it_on_the_roster(browser, fake_cdn):
-    browser.open("/login")
-    browser.click("#discord")
     # Through the fake Discord's authorize page and the callback, back to the roster.
-    browser.wait_url("/members")
+    browser.sign_in_with_discord("/members")
     assert "Nelly" in roster_names(browser)
     # The avatar from Discord's CDN is shown (the CSP lets it in).
     browser.wait(lambda d: browser.image_loaded("#roster .avatar img"), "the Discord avatar")
@@ -104,7 +94,7 @@ def test_discord_user_signs_in_edits_the_bio_and_sees_it_on_the_roster(browser, 
 def test_officer_changes_a_rank(browser):
     insert_user(browser.stack, "olga", role="officer")
     add_member(browser.stack, "333000000000000003", "Rex Comet", rank="recruit")
-    sign_in(browser, "olga", next_path="/member?id=333000000000000003")
+    browser.sign_in("olga", PASSWORD, "/member?id=333000000000000003")
     browser.wait_visible("#staff-edit")
     assert not browser.find("#danger").is_displayed()  # deleting is for admins
     browser.fill("#rank-input", "veteran")
@@ -117,7 +107,7 @@ def test_officer_changes_a_rank(browser):
 
 def test_admin_creates_sets_an_https_avatar_and_deletes_a_member(browser, fake_cdn):
     insert_user(browser.stack, "root", role="admin")
-    sign_in(browser, "root")
+    browser.sign_in("root", PASSWORD)
     browser.click("#add-member summary")
     browser.fill("#new-discord-id", "444000000000000004")
     browser.fill("#new-display-name", "Vera Quasar")
@@ -147,7 +137,7 @@ def test_avatar_that_fails_to_load_falls_back_to_the_default(browser):
     # Not an image (404 from the CDN stand-in): the default avatar replaces it.
     add_member(browser.stack, "555000000000000005", "Lost Link",
                avatar_url="https://images.example.test/missing.jpg")
-    sign_in(browser, "mia", next_path="/member?id=555000000000000005")
+    browser.sign_in("mia", PASSWORD, "/member?id=555000000000000005")
     browser.wait(lambda d: (browser.find("#avatar-slot img").get_attribute("src") or "")
                  .endswith("/assets/avatar.svg") and browser.image_loaded("#avatar-slot img"),
                  "the default avatar")
@@ -178,7 +168,7 @@ def test_the_other_host_name_works_end_to_end(browser):
 
 def test_logout_returns_to_sign_in_and_back_shows_no_private_data(browser):
     insert_user(browser.stack, "sam", email="sam@example.org")
-    sign_in(browser, "sam", next_path="/account")
+    browser.sign_in("sam", PASSWORD, "/account")
     browser.wait_text("#details", "sam@example.org")
     browser.click("#sign-out")
     browser.wait_url("/login")
