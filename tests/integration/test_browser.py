@@ -33,6 +33,7 @@ def test_admin_first_sign_in_is_sent_to_the_password_change_then_the_roster(brow
     browser.fill("#password", ADMIN_PASSWORD)
     browser.click("#login-form button[type=submit]")
     browser.wait_visible("#change-form")
+    browser.wait_text("#whoami", "Signed in as admin")
     rules = browser.text("#policy")
     for rule in ("10 to 72 bytes", "username", "current password", "10^10 guesses", "zxcvbn"):
         assert rule in rules, rules

@@ -215,14 +215,16 @@ export const PASSWORD_RULES = [
     'your email and "farout" counting as easy words. Four or more unrelated words, or a long ' +
     'mix of words, digits and symbols, will do.',
 ];
+
 // Fills a hint element with the rules as a list.
 export function showPasswordRules(node) {
   node.replaceChildren(el('span', {}, 'Your new password must be:'),
     el('ul', {}, PASSWORD_RULES.map((rule) => el('li', {}, rule))));
 }
 
-// What only the page can check (the two copies agree); every rule of the
-// policy is the server's to judge, so its refusal shows in its own words.
+// What only the page can check: that a password was typed, the same twice.
+// Every rule of the policy is the server's to judge, so that a refusal shows
+// in the API's own words.
 export function passwordProblem(password, { confirm } = {}) {
   if (password.length === 0) return 'Enter a new password.';
   if (confirm !== undefined && password !== confirm) return 'The two new passwords do not match.';
@@ -293,13 +295,7 @@ async function renderWhoami() {
 // After signing in or out on the same page.
 export function refreshWhoami() {
   mePromise = null;
-  return // Back and forward must not show a signed-out visitor a page rendered for the
-// signed-in user from the browser's back-forward cache: such a page reloads.
-window.addEventListener('pageshow', (event) => {
-  if (event.persisted) location.reload();
-});
-
-renderWhoami();
+  return renderWhoami();
 }
 
 // Back and forward must not show a signed-out visitor a page rendered for the
