@@ -175,7 +175,9 @@ $('#delete-member').addEventListener('click', async (event) => {
   button.disabled = true;
   try {
     await api('/api/members/' + encodeURIComponent(member.discord_id), { method: 'DELETE' });
-    location.assign('/members?deleted=' + encodeURIComponent(member.display_name));
+    // Said once on the roster; kept out of the URL, where anyone could write it.
+    sessionStorage.setItem('farout-flash', 'Deleted ' + member.display_name + ' from the roster.');
+    location.assign('/members');
   } catch (err) {
     say(out, 'error', 'Not deleted. ' + describe(err));
     button.disabled = false;

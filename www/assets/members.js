@@ -143,11 +143,11 @@ $('#add-form').addEventListener('submit', async (event) => {
   }
 });
 
-// After a deletion on a member's page: say so once, then forget it.
-const deleted = new URLSearchParams(location.search).get('deleted');
-if (deleted) {
-  say($('#flash'), 'ok', 'Deleted ' + deleted + ' from the roster.');
-  writeState(readState(), false);
+// After a deletion on a member's page: said once.
+const flash = sessionStorage.getItem('farout-flash');
+if (flash) {
+  sessionStorage.removeItem('farout-flash');
+  say($('#flash'), 'ok', flash);
 }
 
 getMe().then((me) => {
