@@ -94,8 +94,14 @@ def test_unknown_page_is_the_styled_404_page(clean):
 
 # ---- make help, make run, make admin ------------------------------------------------------
 
+def variant():
+    """make's VARIANT=asan when the suite runs against the sanitizer build (make test-asan)."""
+    bin_dir = Path(os.environ.get("FAROUT_BIN_DIR") or REPO).resolve()
+    return ["VARIANT=asan"] if bin_dir == (REPO / "build" / "asan").resolve() else []
+
+
 def make(*args, env=None, **kwargs):
-    return subprocess.run(["make", "--no-print-directory", "-C", str(REPO), *args],
+    return subprocess.run(["make", "--no-print-directory", "-C", str(REPO), *variant(), *args],
                           env=env, capture_output=True, text=True, timeout=300, **kwargs)
 
 
@@ -131,8 +137,8 @@ def test_make_run_with_the_example_env_serves_one_url_and_stops_on_sigterm(tmp_p
                 "FAROUT_WORKERS": "1"})
     (tmp_path / "env").write_text(env_file)
     out = open(tmp_path / "make-run.log", "w+")
-    proc = subprocess.Popen(["make", "--no-print-directory", "-C", str(REPO), "run"], env=env,
-                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(["make", "--no-print-directory", "-C", str(REPO), *variant(), "run"],
+                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     started = []
     try:
         def banner():
