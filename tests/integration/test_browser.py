@@ -61,6 +61,26 @@ def test_admin_first_sign_in_is_sent_to_the_password_change_then_the_roster(brow
         == [(False,)]
 
 
+def test_account_page_states_the_rules_and_shows_the_apis_refusal(browser):
+    insert_user(browser.stack, "kim", email="kim@example.org")
+    browser.sign_in("kim", PASSWORD, "/account")
+    rules = browser.wait_visible("#policy").text
+    assert "10^10 guesses" in rules and "username" in rules
+    browser.fill("#current-password", PASSWORD)
+    browser.fill("#new-password", "short")
+    browser.fill("#confirm-password", "short")
+    browser.click("#password-form button[type=submit]")
+    token = login(browser.stack, "kim")
+    answer = post(browser.stack, "/api/auth/password", token,
+                  json={"current_password": PASSWORD, "new_password": "short"})
+    assert answer.status_code == 400
+    browser.wait_text("#password-status", answer.json()["detail"])
+    browser.fill("#new-password", STRONG)
+    browser.fill("#confirm-password", STRONG)
+    browser.click("#password-form button[type=submit]")
+    browser.wait_text("#password-status", "Password changed")
+
+
 def test_sign_in_page_shows_the_apis_own_detail(browser):
     browser.open("/login")
     browser.fill("#username", "nobody")
