@@ -250,6 +250,24 @@ static int load_jwt(struct loader *l, struct config *cfg, bool required)
 	return 0;
 }
 
+static int load_log(struct loader *l, struct config *cfg)
+{
+	const char *t = get("LOG_TARGET"), *level = get("LOG_LEVEL");
+	int v;
+
+	if (t != NULL) {
+		if ((v = log_parse_target(t)) == -1)
+			return fail(l, "LOG_TARGET", "must be stderr or syslog");
+		cfg->log_target = (enum log_target)v;
+	}
+	if (level != NULL) {
+		if ((v = log_parse_level(level)) == -1)
+			return fail(l, "LOG_LEVEL", "must be error, warn or info");
+		cfg->log_level = (enum log_level)v;
+	}
+	return 0;
+}
+
 int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 {
 	struct loader l = {err, errlen, false};
@@ -265,6 +283,7 @@ int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 	cfg->bcrypt_cost = (int)cost;
 	load_long(&l, "LOGIN_MAX_FAILURES", 5, 1, 1000, &cfg->login_max_failures);
 	load_long(&l, "LOGIN_WINDOW_SECONDS", 900, 1, 7 * 86400, &cfg->login_window_seconds);
+	load_log(&l, cfg);
 
 	wipe_env("JWT_SECRET");
 	wipe_env("JWT_SECRET_PREVIOUS");

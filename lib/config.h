@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "jwt.h"
+#include "log.h"
 
 /* What a program needs to start; anything unset beyond this keeps its default. */
 enum {
@@ -54,6 +55,10 @@ struct config {
 	int bcrypt_cost;
 	long login_max_failures;
 	long login_window_seconds;
+
+	/* LOG_TARGET, LOG_LEVEL; DEFAULT when unset: serve_main() picks per way of running. */
+	enum log_target log_target;
+	enum log_level log_level;
 };
 
 int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen);

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -340,33 +342,72 @@ static int cgi_once(const struct program *prog, const struct config *cfg)
 
 /* ---- --listen: the parent and its workers ------------------------------- */
 
-static int open_listener(const char *addr)
+/*
+ * A unix socket is bound under a temporary name beside its path and renamed
+ * into place: a program started while an older one still runs takes the path
+ * over at once, and the older one, seeing another inode there at its exit,
+ * leaves it alone (issue 11: the restart race).
+ */
+static int open_unix_listener(const char *path, struct stat *bound)
 {
-	const char *path = addr;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	char tmp[sizeof sa.sun_path];
+	int fd, n;
+
+	if (path[0] != '/') {
+		log_error("--listen unix: needs an absolute path");
+		return -1;
+	}
+	n = snprintf(tmp, sizeof tmp, "%s.%ld.new", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		log_error("--listen unix: path too long for a unix socket: %s", path);
+		return -1;
+	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_error("--listen unix: %s exists and is not a socket", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, tmp, (size_t)n + 1);
+	unlink(tmp);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    /* nginx's workers may run as another user; the socket's folder decides who gets in. */
+	    chmod(tmp, 0666) == -1 || listen(fd, 128) == -1 || lstat(tmp, bound) == -1 ||
+	    rename(tmp, path) == -1) {
+		log_error("cannot listen on unix:%s: %s", path, strerror(errno));
+		unlink(tmp);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Removes the socket file at exit only while it is still the one we bound. */
+static void remove_unix_listener(const char *path, const struct stat *bound)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == bound->st_dev && st.st_ino == bound->st_ino)
+		unlink(path);
+}
+
+static int open_listener(const char *addr, struct stat *bound)
+{
 	int fd;
 
-	if (strncmp(addr, "unix:", 5) == 0) {
-		path = addr + 5;
-		if (path[0] != '/') {
-			log_error("--listen unix: needs an absolute path");
-			return -1;
-		}
-		/* A socket file left by a killed run would make bind() fail. */
-		struct stat st;
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
-	} else if (strchr(addr, ':') == NULL) {
+	if (strncmp(addr, "unix:", 5) == 0)
+		return open_unix_listener(addr + 5, bound);
+	if (strchr(addr, ':') == NULL) {
 		log_error("--listen takes unix:/path.sock or HOST:PORT");
 		return -1;
 	}
-	fd = FCGX_OpenSocket(path, 128);
+	fd = FCGX_OpenSocket(addr, 128);
 	if (fd < 0) {
 		log_error("cannot listen on %s", addr);
 		return -1;
 	}
-	/* nginx's workers may run as another user; the socket's folder decides who gets in. */
-	if (path != addr)
-		chmod(path, 0666);
 	return fd;
 }
 
@@ -461,9 +502,10 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	int listen_fd, sig, alive, empty;
 	struct timespec grace = {.tv_sec = 1};
 	struct respawn rs = {0, 1};
+	struct stat bound;
 	time_t deadline;
 
-	listen_fd = open_listener(addr);
+	listen_fd = open_listener(addr, &bound);
 	if (listen_fd < 0)
 		return 1;
 
@@ -512,7 +554,7 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 		sigtimedwait(&set, NULL, &grace);
 	}
 	if (strncmp(addr, "unix:", 5) == 0)
-		unlink(addr + 5);
+		remove_unix_listener(addr + 5, &bound);
 	close(listen_fd);
 	log_info("stopped");
 	return 0;
@@ -568,10 +610,27 @@ int serve_main(const struct program *prog, int argc, char **argv)
 		usage(prog->name);
 		return 2;
 	}
+	/*
+	 * Where logs go unless LOG_TARGET/LOG_LEVEL say otherwise: stderr where
+	 * it is kept (--listen, systemd, docker); syslog on an inherited socket
+	 * whose stderr is /dev/null (spawn-fcgi); warnings and errors only in CGI
+	 * mode, where each request is a process and fcgiwrap -f would turn every
+	 * info line into an nginx error-log entry.
+	 */
+	if (listen_addr == NULL && FCGX_IsCGI())
+		log_configure(LOG_TO_STDERR, LOG_AT_WARN);
+	else if (listen_addr == NULL && log_stderr_is_lost())
+		log_configure(LOG_TO_SYSLOG, LOG_AT_INFO);
 	if (config_load(&cfg, prog->config_needs, err, sizeof err) == -1) {
-		fprintf(stderr, "%s: %s\n", prog->name, err);
+		if (log_stderr_is_lost()) {
+			log_configure(LOG_TO_SYSLOG, LOG_AT_DEFAULT);
+			log_error("%s", err);
+		} else {
+			fprintf(stderr, "%s: %s\n", prog->name, err);
+		}
 		return 1;
 	}
+	log_configure(cfg.log_target, cfg.log_level);
 	if (listen_addr != NULL)
 		rc = run_listener(prog, &cfg, listen_addr, (int)workers);
 	else if (!FCGX_IsCGI())

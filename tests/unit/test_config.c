@@ -21,7 +21,7 @@ static const char *const variables[] = {
 	"JWT_EXPIRATION_DAYS", "JWT_ISSUER", "PUBLIC_URL", "DISCORD_CLIENT_ID",
 	"DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI", "DISCORD_API_BASE",
 	"DISCORD_AUTHORIZE_URL", "DISCORD_TIMEOUT_MS", "BCRYPT_COST", "LOGIN_MAX_FAILURES",
-	"LOGIN_WINDOW_SECONDS",
+	"LOGIN_WINDOW_SECONDS", "LOG_TARGET", "LOG_LEVEL",
 };
 
 /* config_load wipes the secret it read from the environment: put it back before each load. */
@@ -100,6 +100,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.bcrypt_cost, 12);
 	assert_int_equal(cfg.login_max_failures, 5);
 	assert_int_equal(cfg.login_window_seconds, 900);
+	assert_int_equal(cfg.log_target, LOG_TO_DEFAULT);
+	assert_int_equal(cfg.log_level, LOG_AT_DEFAULT);
 	config_cleanup(&cfg);
 }
 
@@ -122,7 +124,11 @@ static void test_every_value_set(void **state)
 	setenv("BCRYPT_COST", "4", 1);
 	setenv("LOGIN_MAX_FAILURES", "3", 1);
 	setenv("LOGIN_WINDOW_SECONDS", "60", 1);
+	setenv("LOG_TARGET", "syslog", 1);
+	setenv("LOG_LEVEL", "warn", 1);
 	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_int_equal(cfg.log_target, LOG_TO_SYSLOG);
+	assert_int_equal(cfg.log_level, LOG_AT_WARN);
 	assert_int_equal(cfg.jwt_secret_previous_len, 33);
 	assert_int_equal(cfg.jwt_algorithm, JWT_HS512);
 	assert_string_equal(cfg.jwt_algorithm_name, "HS512");
@@ -164,6 +170,10 @@ static void test_bad_numbers_name_their_variable(void **state)
 static void test_bad_values_name_their_variable(void **state)
 {
 	(void)state;
+	refused_with("LOG_TARGET", "file");
+	refused_with("LOG_TARGET", "Syslog");
+	refused_with("LOG_LEVEL", "debug");
+	refused_with("LOG_LEVEL", "warning");
 	refused_with("JWT_ALGORITHM", "none");
 	refused_with("JWT_ALGORITHM", "RS256");
 	refused_with("JWT_ALGORITHM", "hs256");
