@@ -17,6 +17,12 @@
 # SOCKDIR/{login,me,oauth-callback,members}.sock and serves WWWROOT. Requests
 # for another host name than PUBLIC_URL's (default http://127.0.0.1:PORT) are
 # redirected to PUBLIC_URL (public-url.sh).
+#
+# SOCKDIR may be a colon-separated list (DIR1:DIR2): one `server` per folder
+# in each upstream, as for several hosts running the programs.
+# FAROUT_CGI_BIN=DIR: the fcgiwrap flavour instead (conf/nginx/fcgiwrap/):
+# every upstream is fcgiwrap at SOCKDIR/fcgiwrap.sock, which runs the
+# programs in DIR as CGI.
 set -euo pipefail
 
 prog=${0##*/}
@@ -50,8 +56,17 @@ checked_path() {
 }
 
 outdir=$(checked_path "$1")
-sockdir=$(checked_path "$3")
+sockdirs=()
+IFS=: read -r -a dirs <<<"$3"
+for d in "${dirs[@]}"; do
+	sockdirs+=("$(checked_path "$d")")
+done
+[ "${#sockdirs[@]}" -ge 1 ] || die "no socket folder given"
 wwwroot=$(checked_path "$4")
+cgibin=
+if [ -n "${FAROUT_CGI_BIN:-}" ]; then
+	cgibin=$(checked_path "$FAROUT_CGI_BIN")
+fi
 
 public_url=${5:-http://127.0.0.1:$port}
 
@@ -84,9 +99,23 @@ ln -sfn -- "$repo/conf" "$outdir/conf"
 	# Upstream name and program name differ only for oauth-callback.
 	for pair in login:login me:me oauth:oauth-callback members:members; do
 		echo "upstream farout_${pair%%:*} {"
-		echo "    server \"unix:$sockdir/${pair#*:}.sock\";"
+		for d in "${sockdirs[@]}"; do
+			if [ -n "$cgibin" ]; then
+				echo "    server \"unix:$d/fcgiwrap.sock\";"
+			else
+				echo "    server \"unix:$d/${pair#*:}.sock\";"
+			fi
+		done
 		echo "}"
 	done
+	if [ -n "$cgibin" ]; then
+		# As conf/nginx/fcgiwrap/http.conf, with this folder's programs.
+		sed -n -e "s|/usr/local/lib/farout-auth/cgi-bin/|$cgibin/|" \
+			-e '/^map /,/^}/p' "$repo/conf/nginx/fcgiwrap/http.conf"
+	else
+		echo "# FastCGI programs: no CGI script to name (see fastcgi_params.conf)."
+		echo "map \$document_uri \$farout_script_filename { default \"\"; }"
+	fi
 } >"$outdir/local/http.conf"
 
 {

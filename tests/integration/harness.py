@@ -8,10 +8,24 @@ Stack().start() builds, in a fresh temporary folder:
 and runs the fake Discord in this process. Binaries come from
 $FAROUT_BIN_DIR (default: the repository), so the same tests run against the
 sanitizer build (build/asan). stop() ends everything; it also runs at exit.
+
+The other ways an operator runs the programs (tests/integration/test_deploy.py),
+chosen by Stack's arguments; the default is the one above:
+  mode="cgi"         one fcgiwrap at run/fcgiwrap.sock runs the programs as CGI
+                     (conf/nginx/fcgiwrap/), its stderr sent to nginx (-f)
+  mode="spawn-fcgi"  each program on a socket spawn-fcgi made (fd-0 mode), its
+                     stderr /dev/null as spawn-fcgi leaves it, in a private
+                     mount namespace whose /dev/log is log/syslog.sock, read
+                     into log/syslog.log (so log_text() reads syslog lines)
+  hosts=2            a second set of the programs on run1/ (one nginx upstream
+                     per program with both servers); host=1 in start_program()
+  pgbouncer=True     the programs reach PostgreSQL through PgBouncer in
+                     transaction pooling mode (pgb/), DB_PREPARED_STATEMENTS=off
 """
 
 import atexit
 import os
+import threading
 import re
 import secrets
 import shutil
@@ -122,8 +136,47 @@ def _can_connect(path):
             return False
 
 
+class _SyslogCollector:
+    """A /dev/log stand-in: a unix datagram socket whose messages are appended to a file."""
+
+    def __init__(self, sock_path, out_path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(sock_path))
+        os.chmod(sock_path, 0o666)
+        self.out_path = out_path
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        with open(self.out_path, "ab", buffering=0) as out:
+            while True:
+                try:
+                    data = self.sock.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                out.write(data.rstrip(b"\n") + b"\n")
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(2)
+
+
 class Stack:
-    def __init__(self, bin_dir=None, www_root=None):
+    def __init__(self, bin_dir=None, www_root=None, mode="listen", hosts=1, pgbouncer=False):
+        if mode not in ("listen", "cgi", "spawn-fcgi"):
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode = mode
+        self.hosts = hosts
+        self.pgbouncer = pgbouncer
+        self.pgb_port = None
+        self._pgb = None
+        self._syslog = None
         self.repo = REPO
         # The site nginx serves (the bench adds its baseline file to a copy).
         self.www_root = Path(www_root or REPO / "www")
@@ -145,17 +198,32 @@ class Stack:
         self._snapshot = None
         self._stopped = False
         self._pg_running = False
+        # What the programs (not farout-admin, not the tests) get on top of env.
+        self.program_overrides = {}
 
     # -- paths -------------------------------------------------------------
 
     def program_path(self, name):
         return self.bin_dir / "cgi-bin" / name
 
-    def socket_path(self, name):
-        return self.dir / "run" / f"{name}.sock"
+    def run_dir(self, host=0):
+        return self.dir / ("run" if host == 0 else f"run{host}")
+
+    def socket_path(self, name, host=0):
+        return self.run_dir(host) / f"{name}.sock"
 
     def log_path(self, name):
         return self.dir / "log" / f"{name}.log"
+
+    @staticmethod
+    def proc_key(name, host=0):
+        """The key of a program in self.procs: its name for the first host, NAME@HOST after."""
+        return name if host == 0 else f"{name}@{host}"
+
+    def _servers(self):
+        """(name, host) of every process set the stack runs: the programs, or fcgiwrap."""
+        names = ("fcgiwrap",) if self.mode == "cgi" else PROGRAMS
+        return [(n, h) for h in range(self.hosts) for n in names]
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -175,7 +243,7 @@ class Stack:
         # PostgreSQL's part is handed to the postgres user when we are root;
         # it must be able to reach it.
         self.dir.chmod(0o755)
-        for sub in ("run", "log"):
+        for sub in ("log", *(self.run_dir(h).name for h in range(self.hosts))):
             (self.dir / sub).mkdir()
         self.port = free_port()
         self.pg_port = free_port()
@@ -183,6 +251,9 @@ class Stack:
         self.start_postgres()
         self.env = self._base_env()
         self.env.update(self._pg_urls())
+        if self.mode == "spawn-fcgi":
+            self._syslog = _SyslogCollector(self.dir / "log" / "syslog.sock",
+                                            self.dir / "log" / "syslog.log")
 
         self.fake = FakeDiscord(
             client_id=FAKE_CLIENT_ID,
@@ -207,11 +278,13 @@ class Stack:
         if migrated.returncode != 0:
             raise StackError(f"farout-admin migrate up failed:\n{migrated.stdout}{migrated.stderr}")
         self._snapshot = self._take_snapshot()
+        if self.pgbouncer:
+            self.start_pgbouncer()
 
-        for name in PROGRAMS:
-            self.start_program(name, wait=False)
-        for name in PROGRAMS:
-            self._wait_program(name)
+        for name, host in self._servers():
+            self.start_program(name, wait=False, host=host)
+        for name, host in self._servers():
+            self._wait_program(name, host)
         self._start_nginx()
         return self
 
@@ -223,6 +296,10 @@ class Stack:
         if self.asan:
             env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
             env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+            if self.mode != "listen":
+                # Their stderr is /dev/null or nginx's: reports go to log/sanitizer.PID.
+                for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+                    env[var] += f":log_path={self.dir}/log/sanitizer"
         return env
 
     def stop(self, keep_logs=False):
@@ -246,6 +323,11 @@ class Stack:
             self._end(self.procs.pop(name), None, 15)
         if self.fake is not None:
             self.fake.stop()
+        if self._pgb is not None:
+            self._end(self._pgb, signal.SIGINT, 10)
+            self._pgb = None
+        if self._syslog is not None:
+            self._syslog.close()
         if self._pg_running:
             self.stop_postgres()
         self.findings = self.sanitizer_findings()
@@ -332,6 +414,50 @@ class Stack:
                 if attempt == 2 or not conn.closed:
                     raise
         return []
+
+    # -- PgBouncer ---------------------------------------------------------------
+
+    def start_pgbouncer(self):
+        """PgBouncer in transaction pooling mode in front of both databases, on a
+        unix socket in pgb/; the programs' URLs (not the tests' own) point at it."""
+        pgb = self.dir / "pgb"
+        pgb.mkdir()
+        self.pgb_port = free_port()
+        sock = self.dir / "pg" / "sock"
+        (pgb / "userlist.txt").write_text('"farout" ""\n')
+        (pgb / "pgbouncer.ini").write_text(f"""\
+[databases]
+farout = host={sock} port={self.pg_port} dbname=farout
+farout_auth = host={sock} port={self.pg_port} dbname=farout_auth
+
+[pgbouncer]
+listen_addr =
+listen_port = {self.pgb_port}
+unix_socket_dir = {pgb}
+auth_type = trust
+auth_file = {pgb}/userlist.txt
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 4
+logfile = {self.dir}/log/pgbouncer.log
+pidfile = {pgb}/pgbouncer.pid
+""")
+        cmd = ["pgbouncer", str(pgb / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            # PgBouncer refuses to run as root.
+            shutil.chown(pgb, "postgres")
+            shutil.chown(self.dir / "log", "postgres")
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        self._pgb = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        ok = wait_until(lambda: self._pgb.poll() is not None
+                        or (pgb / f".s.PGSQL.{self.pgb_port}").exists(), START_TIMEOUT)
+        if self._pgb.poll() is not None or not ok:
+            raise StackError("pgbouncer did not start:\n" + self.log_text("pgbouncer")[-2000:])
+        for var, db in (("DATABASE_URL", "farout"), ("AUTH_DATABASE_URL", "farout_auth")):
+            self.program_overrides[var] = (f"postgresql:///{db}?host={pgb}&port={self.pgb_port}"
+                                           f"&user=farout")
+        self.program_overrides["DB_PREPARED_STATEMENTS"] = "off"
 
     # -- fast reset between tests ------------------------------------------------
 
@@ -431,9 +557,11 @@ class Stack:
 
     # -- programs ----------------------------------------------------------------
 
-    def program_env(self, extra_env=None):
+    def program_env(self, extra_env=None, overrides=True):
         """The programs' environment with extra_env applied (a None value removes the variable)."""
         env = dict(self.env)
+        if overrides:
+            env.update(self.program_overrides)
         for key, value in (extra_env or {}).items():
             if value is None:
                 env.pop(key, None)
@@ -441,30 +569,47 @@ class Stack:
                 env[key] = value
         return env
 
-    def start_program(self, name, extra_env=None, wait=True):
-        """Starts NAME --listen unix:run/NAME.sock --workers 2 with the stack's env."""
-        sock = self.socket_path(name)
+    def start_program(self, name, extra_env=None, wait=True, host=0):
+        """Starts NAME --listen unix:run/NAME.sock --workers 2 with the stack's env
+        (in the other modes: fcgiwrap, or NAME under spawn-fcgi; see the module's doc)."""
+        sock = self.socket_path(name, host)
         if sock.exists() or sock.is_symlink():
             sock.unlink()
-        with open(self.log_path(name), "ab") as log:
-            self.procs[name] = subprocess.Popen(
-                [str(self.program_path(name)), "--listen", f"unix:{sock}", "--workers", os.environ.get("FAROUT_WORKERS", "2")],
-                env=self.program_env(extra_env), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, start_new_session=True)
+        env = self.program_env(extra_env)
+        if self.mode == "cgi":
+            cmd = ["fcgiwrap", "-f", "-c", os.environ.get("FAROUT_WORKERS", "2"), "-s", f"unix:{sock}"]
+        elif self.mode == "spawn-fcgi":
+            # -n: spawn-fcgi execs the program in its own place (the pid we
+            # keep), on a socket it made as fd 0; stderr is /dev/null as
+            # spawn-fcgi leaves it when it forks.
+            cmd = [str(REPO / "tests/integration/private_dev_log.sh"),
+                   str(self.dir / "log" / "syslog.sock"),
+                   "spawn-fcgi", "-n", "-s", str(sock), "-M", "0666", "--",
+                   str(self.program_path(name))]
+        else:
+            cmd = [str(self.program_path(name)), "--listen", f"unix:{sock}",
+                   "--workers", os.environ.get("FAROUT_WORKERS", "2")]
+        key = self.proc_key(name, host)
+        log_name = name if host == 0 else f"{name}-{host}"
+        with open(self.log_path(log_name), "ab") as log:
+            self.procs[key] = subprocess.Popen(
+                cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.DEVNULL if self.mode == "spawn-fcgi" else log,
+                start_new_session=True)
         if wait:
-            self._wait_program(name)
-        return self.procs[name]
+            self._wait_program(name, host)
+        return self.procs[key]
 
-    def _wait_program(self, name):
-        proc, sock = self.procs[name], self.socket_path(name)
+    def _wait_program(self, name, host=0):
+        proc, sock = self.procs[self.proc_key(name, host)], self.socket_path(name, host)
         ok = wait_until(lambda: proc.poll() is not None or _can_connect(sock), START_TIMEOUT)
         if proc.poll() is not None or not ok:
             tail = "\n".join(self.log_text(name).splitlines()[-10:])
             raise StackError(f"{name} did not start (exit {proc.poll()}); its log ends:\n{tail}")
 
-    def stop_program(self, name, sig=signal.SIGTERM, timeout=15):
+    def stop_program(self, name, sig=signal.SIGTERM, timeout=15, host=0):
         """Signals NAME's parent and waits; returns its exit status (negative: killed by a signal)."""
-        proc = self.procs.pop(name)
+        proc = self.procs.pop(self.proc_key(name, host))
         if proc.poll() is None:
             proc.send_signal(sig)
         try:
@@ -481,11 +626,12 @@ class Stack:
         """Brings back PostgreSQL and any program a failed test left stopped."""
         if not self._pg_running:
             self.start_postgres()
-        for name in PROGRAMS:
-            if name not in self.procs or self.procs[name].poll() is not None:
-                if name in self.procs:
-                    self.stop_program(name)
-                self.start_program(name)
+        for name, host in self._servers():
+            key = self.proc_key(name, host)
+            if key not in self.procs or self.procs[key].poll() is not None:
+                if key in self.procs:
+                    self.stop_program(name, host=host)
+                self.start_program(name, host=host)
 
     def restart_program(self, name, extra_env=None):
         if name in self.procs:
@@ -498,6 +644,13 @@ class Stack:
         return parent, children_of(parent)
 
     def log_text(self, name):
+        """NAME's log; under spawn-fcgi the syslog lines of NAME (and pgbouncer's own log)."""
+        if self.mode == "spawn-fcgi" and name in PROGRAMS:
+            try:
+                text = (self.dir / "log" / "syslog.log").read_text(errors="replace")
+            except FileNotFoundError:
+                return ""
+            return "".join(line + "\n" for line in text.splitlines() if f" {name}[" in line)
         try:
             return self.log_path(name).read_text(errors="replace")
         except FileNotFoundError:
@@ -517,7 +670,8 @@ class Stack:
 
     def admin(self, *args, input=None, extra_env=None, timeout=60):
         """Runs farout-admin ARGS with the stack's env; returns CompletedProcess (text)."""
-        result = subprocess.run([str(self.admin_bin), *args], env=self.program_env(extra_env),
+        result = subprocess.run([str(self.admin_bin), *args],
+                                env=self.program_env(extra_env, overrides=False),
                                 input=input if input is not None else "",
                                 capture_output=True, text=True, timeout=timeout)
         self._note_sanitizer(f"farout-admin {' '.join(args)}", result.stderr)
@@ -532,7 +686,8 @@ class Stack:
         """Sanitizer reports from every program log and every command run so far."""
         found = list(self.sanitizer_reports)
         if self.dir is not None and (self.dir / "log").is_dir():
-            for log in sorted((self.dir / "log").glob("*.log")):
+            for log in sorted([*(self.dir / "log").glob("*.log"),
+                               *(self.dir / "log").glob("sanitizer.*")]):
                 for line in sanitizer_lines(log.read_text(errors="replace")):
                     found.append(f"{log.name}: {line}")
         return found
@@ -541,8 +696,12 @@ class Stack:
 
     def _start_nginx(self):
         ngdir = self.dir / "nginx"
+        env = dict(os.environ)
+        if self.mode == "cgi":
+            env["FAROUT_CGI_BIN"] = str(self.bin_dir / "cgi-bin")
+        sockdirs = ":".join(str(self.run_dir(h)) for h in range(self.hosts))
         subprocess.run([str(self.repo / "conf/nginx/mklocal.sh"), str(ngdir), str(self.port),
-                        str(self.dir / "run"), str(self.www_root), self.public_url], check=True)
+                        sockdirs, str(self.www_root), self.public_url], check=True, env=env)
         with open(self.dir / "log" / "nginx.log", "ab") as log:
             self.nginx = subprocess.Popen(
                 ["nginx", "-p", str(ngdir), "-c", str(ngdir / "nginx.conf"),
