@@ -99,11 +99,16 @@ ln -sfn -- "$repo/conf" "$outdir/conf"
 	# Upstream name and program name differ only for oauth-callback.
 	for pair in login:login me:me oauth:oauth-callback members:members; do
 		echo "upstream farout_${pair%%:*} {"
+		# With several hosts a server that refused a connection is tried
+		# again at the next request (max_fails=0), not skipped for 10 s: a
+		# restarted program is back at once, and the tests switch hosts.
+		opts=
+		[ "${#sockdirs[@]}" -eq 1 ] || opts=" max_fails=0"
 		for d in "${sockdirs[@]}"; do
 			if [ -n "$cgibin" ]; then
-				echo "    server \"unix:$d/fcgiwrap.sock\";"
+				echo "    server \"unix:$d/fcgiwrap.sock\"$opts;"
 			else
-				echo "    server \"unix:$d/${pair#*:}.sock\";"
+				echo "    server \"unix:$d/${pair#*:}.sock\"$opts;"
 			fi
 		done
 		echo "}"
