@@ -252,13 +252,14 @@ def test_pgbouncer_under_concurrency(pgb_stack):
 
 # ---- two hosts behind one upstream per program ------------------------------------------------------
 
-def only_on(stack, name, host):
-    """Leaves NAME running on `host` only (nginx then reaches that one set)."""
+def only_on(stack, name, host, envs=None):
+    """Leaves NAME running on `host` only (nginx then reaches that one set);
+    envs[host]: the extra environment it is started with."""
     for h in range(stack.hosts):
         key = stack.proc_key(name, h)
         running = key in stack.procs and stack.procs[key].poll() is None
         if h == host and not running:
-            stack.start_program(name, host=h)
+            stack.start_program(name, (envs or {}).get(host), host=h)
         elif h != host and running:
             stack.stop_program(name, host=h)
 
@@ -319,3 +320,71 @@ def test_two_hosts_both_serve_through_one_upstream(two_hosts):
         rid in stack.log_text("me") + stack.log_text("me-1") for rid in rids), 5)
     assert any(rid in stack.log_text("me") for rid in rids)
     assert any(rid in stack.log_text("me-1") for rid in rids)
+
+
+# ---- JWT_SECRET_PREVIOUS: a rolling rotation over both hosts -------------------------------------------
+
+def test_two_hosts_rolling_jwt_rotation(two_hosts):
+    """README "Rotating JWT_SECRET": every token stays valid on every host at
+    every step; a third secret is refused; once PREVIOUS is dropped, the old
+    secret's tokens stop."""
+    import jwt as pyjwt
+
+    stack = _clean(two_hosts)
+    insert_user(stack, "nelly")
+    old, new = stack.env["JWT_SECRET"], "rotated-" + "n" * 40
+    third = "a-third-secret-" + "t" * 30
+    programs = ("login", "me", "members", "oauth-callback")
+
+    envs = {0: None, 1: None}
+
+    def on_host(host, env):
+        envs[host] = env
+        for name in programs:
+            if stack.proc_key(name, host) in stack.procs:
+                stack.stop_program(name, host=host)
+            stack.start_program(name, env, host=host)
+
+    def sign_in_on(host):
+        only_on(stack, "login", host, envs)
+        return helpers.login(stack, "nelly")
+
+    def accepted_everywhere(token):
+        for host in (0, 1):
+            only_on(stack, "me", host, envs)
+            only_on(stack, "members", host, envs)
+            if get(stack, "/api/auth/me", token).status_code != 200:
+                return False
+            if get(stack, "/api/members", token).status_code != 200:
+                return False
+        return True
+
+    try:
+        tokens = [sign_in_on(0)]
+        # 1. Every host learns the new secret (verifies only).
+        for host in (0, 1):
+            on_host(host, {"JWT_SECRET": old, "JWT_SECRET_PREVIOUS": new})
+            tokens.append(sign_in_on(host))
+            assert all(accepted_everywhere(t) for t in tokens)
+        # 2. Every host signs with it, the old one kept for verifying.
+        for host in (0, 1):
+            on_host(host, {"JWT_SECRET": new, "JWT_SECRET_PREVIOUS": old})
+            tokens.append(sign_in_on(host))
+            assert all(accepted_everywhere(t) for t in tokens)
+        latest = tokens[-1]
+        pyjwt.decode(latest, new, algorithms=["HS256"], issuer="farout")
+        with pytest.raises(pyjwt.InvalidSignatureError):
+            pyjwt.decode(latest, old, algorithms=["HS256"])
+        forged = pyjwt.encode(pyjwt.decode(latest, new, algorithms=["HS256"]), third,
+                              algorithm="HS256")
+        assert not accepted_everywhere(forged)
+        # 3. After JWT_EXPIRATION_DAYS: PREVIOUS dropped, the old secret's tokens stop.
+        for host in (0, 1):
+            on_host(host, {"JWT_SECRET": new, "JWT_SECRET_PREVIOUS": None})
+        for host in (0, 1):
+            only_on(stack, "me", host, envs)
+            helpers.assert_error(get(stack, "/api/auth/me", tokens[0]), 401, "not_authenticated")
+            assert get(stack, "/api/auth/me", latest).status_code == 200
+    finally:
+        for host in (0, 1):
+            on_host(host, None)
