@@ -505,7 +505,8 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	struct stat bound;
 	time_t deadline;
 
-	listen_fd = open_listener(addr, &bound);
+	/* addr NULL: the listening socket is fd 0, opened (and kept) by whoever started us. */
+	listen_fd = addr != NULL ? open_listener(addr, &bound) : 0;
 	if (listen_fd < 0)
 		return 1;
 
@@ -521,7 +522,8 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	for (int i = 0; i < nworkers; i++)
 		workers[i] = -1;
 	empty = fill_slots(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
-	log_info("listening on %s with %d workers", addr, nworkers);
+	log_info("listening on %s with %d workers", addr != NULL ? addr : "the inherited socket",
+	         nworkers);
 
 	while (!stopping) {
 		/* With a slot empty after a failed fork(), wake up each second to retry it. */
@@ -553,9 +555,10 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 		}
 		sigtimedwait(&set, NULL, &grace);
 	}
-	if (strncmp(addr, "unix:", 5) == 0)
+	if (addr != NULL && strncmp(addr, "unix:", 5) == 0)
 		remove_unix_listener(addr + 5, &bound);
-	close(listen_fd);
+	if (addr != NULL)
+		close(listen_fd);
 	log_info("stopped");
 	return 0;
 }
@@ -565,7 +568,7 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 static void usage(const char *name)
 {
 	fprintf(stderr,
-	        "usage: %s                          (CGI, or FastCGI on a socket inherited as fd 0)\n"
+	        "usage: %s [--workers N]            (CGI, or FastCGI on a socket inherited as fd 0)\n"
 	        "       %s --listen unix:/path.sock|HOST:PORT [--workers N]\n"
 	        "Configuration comes from the environment; see .env.example.\n",
 	        name, name);
@@ -583,6 +586,7 @@ int serve_main(const struct program *prog, int argc, char **argv)
 	char err[512];
 	const char *listen_addr = NULL;
 	long workers = 2;
+	bool workers_given = false;
 	int c, rc;
 
 	log_init(prog->name);
@@ -597,6 +601,7 @@ int serve_main(const struct program *prog, int argc, char **argv)
 				        MAX_WORKERS);
 				return 2;
 			}
+			workers_given = true;
 			break;
 		case 'h':
 			usage(prog->name);
@@ -633,6 +638,8 @@ int serve_main(const struct program *prog, int argc, char **argv)
 	log_configure(cfg.log_target, cfg.log_level);
 	if (listen_addr != NULL)
 		rc = run_listener(prog, &cfg, listen_addr, (int)workers);
+	else if (!FCGX_IsCGI() && workers_given)
+		rc = run_listener(prog, &cfg, NULL, (int)workers);
 	else if (!FCGX_IsCGI())
 		rc = fcgi_loop(prog, &cfg, 0);
 	else

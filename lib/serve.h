@@ -3,12 +3,16 @@
  * dispatcher they share.
  *
  *   CGI                 fd 0 is not a socket: one request from the environment.
- *   inherited socket    fd 0 is a listening socket (spawn-fcgi, systemd).
+ *   inherited socket    fd 0 is a listening socket (spawn-fcgi, systemd): one
+ *                       process, or with --workers N the parent below on fd 0.
  *   --listen ADDR       our own FastCGI server: a parent keeping --workers N
  *                       children; a dead worker is replaced (a failed fork()
  *                       is logged and retried with back-off, 1 s doubling
  *                       to 30 s); SIGTERM/SIGINT
  *                       let requests in flight finish, then the parent exits 0.
+ *                       A unix socket is bound under a temporary name and
+ *                       renamed into place; at exit it is removed only if the
+ *                       path still holds it (a newer program may own it now).
  *
  * Configuration is read once, before any worker exists. Each worker keeps one
  * lazy connection per database (struct app) for its whole life.
