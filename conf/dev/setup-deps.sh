@@ -9,7 +9,7 @@ packages=(
 	build-essential pkg-config
 	libfcgi-dev libpq-dev libcjson-dev libssl-dev libcurl4-openssl-dev libcrypt-dev
 	libcmocka-dev libzxcvbn-dev liboath-dev
-	postgresql postgresql-contrib nginx pgbouncer fcgiwrap spawn-fcgi
+	postgresql postgresql-contrib nginx pgbouncer fcgiwrap spawn-fcgi systemd
 	python3 python3-pytest python3-requests python3-jwt python3-bcrypt python3-psycopg2
 	python3-jsonschema python3-selenium chromium chromium-driver
 	clang libclang-rt-14-dev

@@ -388,3 +388,71 @@ def test_two_hosts_rolling_jwt_rotation(two_hosts):
     finally:
         for host in (0, 1):
             on_host(host, None)
+
+
+# ---- the shipped configuration: systemd units, nginx flavours ------------------------------------------
+
+UNITS = ("farout-auth@login.service", "farout-auth-socket@me.socket",
+         "farout-auth-socket@me.service", "farout-fcgiwrap.service", "farout-auth-migrate.service")
+
+
+def test_systemd_units_verify_clean(stack, tmp_path):
+    """`systemd-analyze verify` of every unit, with the install paths pointed at
+    this build: no error and no warning."""
+    import subprocess
+
+    for unit in (stack.repo / "conf/systemd").iterdir():
+        text = unit.read_text()
+        text = text.replace("/usr/local/lib/farout-auth/cgi-bin/", f"{stack.bin_dir}/cgi-bin/")
+        text = text.replace("/usr/local/bin/farout-admin", str(stack.admin_bin))
+        (tmp_path / unit.name).write_text(text)
+    r = subprocess.run(["systemd-analyze", "verify", *(f"./{u}" for u in UNITS)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
+    socket_unit = (tmp_path / "farout-auth-socket@.socket").read_text()
+    service = (tmp_path / "farout-auth-socket@.service").read_text()
+    assert "ListenStream=/run/farout/%i.sock" in socket_unit
+    assert "StandardInput=socket" in service and "StandardOutput=journal" in service
+    # fd-0 mode with workers: what test_operations' socket-activation test runs.
+    assert f"{stack.bin_dir}/cgi-bin/%i --workers ${{FAROUT_WORKERS}}" in service
+
+
+def test_nginx_flavours_load(stack, tmp_path):
+    """nginx.conf with each shipped local/http.conf (docker, systemd, fcgiwrap): `nginx -t`."""
+    import subprocess
+
+    for flavour in ("docker", "systemd", "fcgiwrap"):
+        conf = tmp_path / flavour
+        subprocess.run([str(stack.repo / "conf/nginx/mklocal.sh"), str(conf), "8080",
+                        str(tmp_path / "run"), str(stack.repo / "www")], check=True)
+        http = (stack.repo / "conf/nginx" / flavour / "http.conf").read_text()
+        http = http.replace("/var/log/nginx/", f"{conf}/").replace("/dev/stdout", f"{conf}/access.log")
+        (conf / "local" / "http.conf").write_text(http)
+        r = subprocess.run(["nginx", "-t", "-q", "-p", str(conf), "-c", str(conf / "nginx.conf"),
+                            "-e", str(conf / "error.log")], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, f"{flavour}: {r.stderr}"
+
+
+def test_fastcgi_params_include_from_another_nginx_conf(stack, tmp_path):
+    """An operator's own nginx.conf elsewhere includes the shipped snippet by
+    its absolute path: nothing in it may be relative to our layout."""
+    import subprocess
+
+    params = stack.repo / "conf/nginx/fastcgi_params.conf"
+    (tmp_path / "nginx.conf").write_text(f"""
+pid {tmp_path}/nginx.pid;
+events {{}}
+http {{
+    map $document_uri $farout_script_filename {{ default ""; }}
+    server {{
+        listen 127.0.0.1:{stack.port};
+        location = /api/auth/me {{
+            fastcgi_pass unix:{stack.socket_path("me")};
+            include {params};
+        }}
+    }}
+}}
+""")
+    r = subprocess.run(["nginx", "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                        "-e", str(tmp_path / "error.log")], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
