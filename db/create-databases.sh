@@ -8,6 +8,10 @@
 # from conf/dev/pg-cluster.sh. It connects with the standard PG* variables or
 # psql's defaults, as a superuser.
 #
+# On a host of your own, create the application role first, then run it:
+#   sudo -u postgres createuser --pwprompt farout
+#   sudo -u postgres bash db/create-databases.sh
+#
 #   FAROUT_DB_USER       application role (default: $POSTGRES_USER, else farout); must exist
 #   FAROUT_DB_NAME       app database (default: farout)
 #   FAROUT_AUTH_DB_NAME  auth database (default: farout_auth)
@@ -34,6 +38,22 @@ if [ -z "${PGUSER:-}" ] && [ -n "${POSTGRES_USER:-}" ]; then
 fi
 if [ -z "${PGDATABASE:-}" ] && [ -n "${POSTGRES_DB:-}" ]; then
 	psql_args+=(--dbname "$POSTGRES_DB")
+fi
+
+# The role is not created here: it needs a password (or another way in) that
+# only the operator can choose. Say so, with the command, rather than fail on
+# CREATE DATABASE … OWNER.
+role_exists=$(psql "${psql_args[@]}" -At -v role="$app_role" 2>&1 <<'SQL'
+SELECT 1 FROM pg_roles WHERE rolname = :'role'
+SQL
+) || {
+	printf 'create-databases.sh: cannot query the server as a superuser: %s\n' "$role_exists" >&2
+	exit 1
+}
+if [ "$role_exists" != 1 ]; then
+	printf 'create-databases.sh: the role "%s" does not exist; create it first, e.g.\n' "$app_role" >&2
+	printf '  sudo -u postgres createuser --pwprompt %s\n' "$app_role" >&2
+	exit 1
 fi
 
 psql "${psql_args[@]}" -v role="$app_role" -v app_db="$app_db" -v auth_db="$auth_db" <<'SQL'

@@ -268,3 +268,31 @@ def test_backup_drill_dump_drop_restore(clean):
     r = helpers.post(stack, "/api/members", admin, json={
         "discord_id": "300000000000000009", "display_name": "Pilot 9", "rank": "Cadet"})
     assert r.status_code == 201, r.text
+
+
+def test_create_databases_names_the_missing_role_and_the_command(clean):
+    """README "Databases": the role first, then db/create-databases.sh. Run the
+    other way round it says what to do instead of failing on CREATE DATABASE."""
+    env = dict(_superuser_env(clean), FAROUT_DB_USER="farout_missing",
+               FAROUT_DB_NAME="farout_never", FAROUT_AUTH_DB_NAME="farout_auth_never")
+    r = subprocess.run(["bash", str(clean.repo / "db/create-databases.sh")], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert 'role "farout_missing" does not exist' in r.stderr
+    assert "createuser --pwprompt farout_missing" in r.stderr
+    assert clean.sql("app", "SELECT count(*) FROM pg_database WHERE datname LIKE '%%never'") == [(0,)]
+    # After the role: the script creates both databases, and a second run changes nothing.
+    subprocess.run(["createuser", "farout_missing"], env=_superuser_env(clean), check=True)
+    try:
+        for _ in range(2):
+            r = subprocess.run(["bash", str(clean.repo / "db/create-databases.sh")], env=env,
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+        owners = clean.sql("app", """SELECT datname, pg_get_userbyid(datdba) FROM pg_database
+                                      WHERE datname LIKE '%%never' ORDER BY 1""")
+        assert owners == [("farout_auth_never", "farout_missing"), ("farout_never", "farout_missing")]
+    finally:
+        su = _superuser_env(clean)
+        for db in ("farout_never", "farout_auth_never"):
+            subprocess.run(["dropdb", "--if-exists", db], env=su, check=True)
+        subprocess.run(["dropuser", "farout_missing"], env=su, check=True)
