@@ -121,12 +121,14 @@ install: all
 	install -m 755 db/create-databases.sh $(DESTDIR)$(PREFIX)/share/farout-auth/
 	# nginx.conf with the conf/nginx/ includes it names, and the systemd units.
 	install -d $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/docker \
-	           $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd $(DESTDIR)$(PREFIX)/share/farout-auth/systemd
+	           $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd $(DESTDIR)$(PREFIX)/share/farout-auth/systemd \
+	           $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/fcgiwrap
 	install -m 644 nginx.conf $(DESTDIR)$(PREFIX)/share/farout-auth/
 	install -m 644 conf/nginx/*.conf conf/nginx/README.md $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
 	install -m 755 conf/nginx/mklocal.sh conf/nginx/public-url.sh $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/
 	install -m 644 conf/nginx/docker/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/docker/
 	install -m 644 conf/nginx/systemd/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/systemd/
+	install -m 644 conf/nginx/fcgiwrap/* $(DESTDIR)$(PREFIX)/share/farout-auth/conf/nginx/fcgiwrap/
 	install -m 644 conf/systemd/* $(DESTDIR)$(PREFIX)/share/farout-auth/systemd/
 	cp -R www $(DESTDIR)$(PREFIX)/share/farout-auth/
 	install -m 644 README.md .env.example nginx.conf $(DESTDIR)$(PREFIX)/share/doc/farout-auth/
