@@ -7,6 +7,7 @@
 #   make test         unit + integration tests (starts its own PostgreSQL, nginx, fake Discord)
 #   make asan         the same programs with AddressSanitizer + UBSan, under build/asan/
 #   make test-asan    the whole test suite against the asan build
+#   make test-pgbouncer  the API suites with the programs behind PgBouncer (transaction pooling)
 #   make bench        wrk figures for the main routes next to an nginx static baseline
 #   make install      PREFIX=/usr/local DESTDIR= (programs, farout-admin, SQL, nginx config, units, site, docs)
 #
@@ -48,7 +49,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
 
 ALL_CFLAGS = $(WARNINGS) $(HARDENING) $(CFLAGS) $(PKG_CFLAGS)
 
-.PHONY: all help admin deps deps-checked asan run test test-unit test-integration test-asan bench install clean check-warnings
+.PHONY: all help admin deps deps-checked asan run test test-unit test-integration test-asan test-pgbouncer bench install clean check-warnings
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -95,6 +96,13 @@ test-integration: deps-checked all
 	FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: test-unit test-integration
+
+# The API suites again, the programs reaching PostgreSQL through PgBouncer in
+# transaction pooling mode (~4 min; `make test` runs a focused subset of it).
+test-pgbouncer: all
+	FAROUT_PGBOUNCER=1 FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) -m pytest -q -p no:cacheprovider \
+		tests/integration/test_login.py tests/integration/test_me.py tests/integration/test_members.py \
+		tests/integration/test_tokens.py tests/integration/test_password.py
 
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test

@@ -19,6 +19,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1, and the session fails at the
 end if any program log or command output holds a sanitizer report.
 """
 
+import os
 import signal
 
 import pytest
@@ -66,7 +67,9 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def stack(request):
-    s = Stack()
+    # FAROUT_PGBOUNCER=1 (make test-pgbouncer): the programs reach PostgreSQL
+    # through PgBouncer in transaction pooling mode.
+    s = Stack(pgbouncer=os.environ.get("FAROUT_PGBOUNCER") == "1")
 
     def finish():
         findings = s.stop(keep_logs=request.session.testsfailed > 0)

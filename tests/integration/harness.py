@@ -439,6 +439,10 @@ auth_file = {pgb}/userlist.txt
 pool_mode = transaction
 max_client_conn = 500
 default_pool_size = 4
+; While PostgreSQL is down a query must fail soon (the programs answer 503),
+; not wait for a server connection for the default 120 s.
+query_wait_timeout = 3
+server_login_retry = 1
 logfile = {self.dir}/log/pgbouncer.log
 pidfile = {pgb}/pgbouncer.pid
 """)

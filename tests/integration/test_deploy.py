@@ -250,6 +250,27 @@ def test_pgbouncer_under_concurrency(pgb_stack):
     assert all(r == [200, 204, 200, 204, 401] for r in results), results
 
 
+def test_pgbouncer_database_outage_is_503_then_recovers(pgb_stack):
+    """PostgreSQL down behind PgBouncer: 503 within PgBouncer's query_wait_timeout
+    (3 s here, README), not a hang; back to 200 once it is up again."""
+    import time
+
+    stack = _clean(pgb_stack)
+    insert_user(stack, "nelly")
+    token = helpers.login(stack, "nelly")
+    stack.stop_postgres()
+    try:
+        started = time.monotonic()
+        helpers.assert_error(get(stack, "/api/auth/me", token), 503, "unavailable")
+        helpers.assert_error(helpers.login_response(stack, "nelly"), 503, "unavailable")
+        assert time.monotonic() - started < 15
+    finally:
+        stack.start_postgres()
+    helpers.settle(stack)
+    assert get(stack, "/api/auth/me", token).status_code == 200
+    assert helpers.login_response(stack, "nelly").status_code == 200
+
+
 # ---- two hosts behind one upstream per program ------------------------------------------------------
 
 def only_on(stack, name, host, envs=None):
