@@ -54,14 +54,14 @@ int log_parse_level(const char *name)
 	return -1;
 }
 
-int log_stderr_is_lost(void)
+bool log_stderr_is_lost(void)
 {
 	struct stat err, null;
 
 	if (fcntl(STDERR_FILENO, F_GETFD) == -1)
-		return 1;
+		return true;
 	if (fstat(STDERR_FILENO, &err) == -1 || stat("/dev/null", &null) == -1)
-		return 0;
+		return false;
 	return S_ISCHR(err.st_mode) && err.st_rdev == null.st_rdev;
 }
 

@@ -13,6 +13,8 @@
 #ifndef FAROUT_LOG_H
 #define FAROUT_LOG_H
 
+#include <stdbool.h>
+
 enum log_target { LOG_TO_DEFAULT = 0, LOG_TO_STDERR, LOG_TO_SYSLOG };
 /* Each level includes the ones before it: warn = warn + error. */
 enum log_level { LOG_AT_DEFAULT = 0, LOG_AT_ERROR, LOG_AT_WARN, LOG_AT_INFO };
@@ -24,7 +26,7 @@ void log_configure(enum log_target, enum log_level);
 int log_parse_target(const char *name);
 int log_parse_level(const char *name);
 /* True when fd 2 is closed or /dev/null (spawn-fcgi's children): lines written there are lost. */
-int log_stderr_is_lost(void);
+bool log_stderr_is_lost(void);
 /* The request id for the lines that follow; NULL clears it. Copied. */
 void log_set_request(const char *request_id);
 

@@ -154,7 +154,7 @@ def test_listen_upgrade_new_first_then_sigterm_drops_nothing(clean):
             stack.procs["me"] = new
             assert wait_until(lambda: f"me[{new.pid}] info listening on" in stack.log_text("me")
                               or new.poll() is not None, 10)
-            time.sleep(0.2)  # the old workers drain what reached their socket meanwhile
+            time.sleep(0.5)  # the old workers drain what reached their socket meanwhile
             assert _end(old) == 0
             time.sleep(0.3)
         ok_before_end = traffic.ok
