@@ -99,7 +99,7 @@ test: test-unit test-integration
 
 # The API suites again, the programs reaching PostgreSQL through PgBouncer in
 # transaction pooling mode (~4 min; `make test` runs a focused subset of it).
-test-pgbouncer: all
+test-pgbouncer: deps-checked all
 	FAROUT_PGBOUNCER=1 FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/integration/test_login.py tests/integration/test_me.py tests/integration/test_members.py \
 		tests/integration/test_tokens.py tests/integration/test_password.py
