@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "admin.h"
+#include "audit.h"
 #include "auth.h"
 #include "log.h"
 #include "members.h"
@@ -374,20 +375,45 @@ out:
 static int cmd_user_role(struct admin *a, const struct args *args)
 {
 	struct db *db = &a->db[TARGET_AUTH];
+	char id[USERS_ID_MAX], old_role[32];
 	bool found = false;
+	cJSON *detail = NULL;
+	struct audit_event ev = {"role_change", "ok", NULL, id, NULL, NULL, NULL};
 	enum db_status st;
 	int rc;
 
 	if ((rc = require_users(a)) != 0)
 		return rc;
-	/* Roles are read from the database at every request: no session needs revoking. */
-	st = users_set_role(db, args->name, args->value, &found);
-	if (st != DB_OK)
+	if ((st = db_begin(db)) != DB_OK)
 		return admin_db_failed(db, st, "changing the role");
-	if (!found)
-		return admin_fail("user \"%s\" does not exist", args->name);
+	/* Roles are read from the database at every request: no session needs revoking. */
+	st = users_set_role(db, args->name, args->value, id, old_role, &found);
+	if (st != DB_OK) {
+		rc = admin_db_failed(db, st, "changing the role");
+		goto out;
+	}
+	if (!found) {
+		rc = admin_fail("user \"%s\" does not exist", args->name);
+		goto out;
+	}
+	if ((detail = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(detail, "from", old_role) == NULL ||
+	    cJSON_AddStringToObject(detail, "to", args->value) == NULL ||
+	    cJSON_AddStringToObject(detail, "via", "farout-admin") == NULL) {
+		rc = admin_fail("out of memory");
+		goto out;
+	}
+	ev.detail = detail;
+	if ((st = audit_record(db, &ev)) != DB_OK || (st = db_commit(db)) != DB_OK) {
+		rc = admin_db_failed(db, st, "recording the role change");
+		goto out;
+	}
 	printf("✓ \"%s\" is now %s\n", args->name, args->value);
-	return 0;
+out:
+	if (rc != 0)
+		db_rollback(db);
+	cJSON_Delete(detail);
+	return rc;
 }
 
 static int set_active(struct admin *a, const struct args *args, bool active)

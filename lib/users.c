@@ -388,13 +388,22 @@ enum db_status users_reset_password(struct db *db, const char *id, const char *h
 	              3, params);
 }
 
-enum db_status users_set_role(struct db *db, const char *username, const char *role, bool *found)
+enum db_status users_set_role(struct db *db, const char *username, const char *role,
+                              char id[USERS_ID_MAX], char old_role[32], bool *found)
 {
 	const char *const params[] = {username, role};
 	enum db_status st;
-	PGresult *res = db_exec(db, "UPDATE users SET role = $2 WHERE username = $1", 2, params, &st);
+	PGresult *res = db_exec(db,
+	                        "UPDATE users u SET role = $2 FROM (SELECT id, role FROM users"
+	                        " WHERE username = $1 FOR UPDATE) old WHERE u.id = old.id"
+	                        " RETURNING u.id, old.role",
+	                        2, params, &st);
 
-	*found = res != NULL && db_affected(res) > 0;
+	*found = res != NULL && PQntuples(res) == 1;
+	if (*found) {
+		snprintf(id, USERS_ID_MAX, "%s", PQgetvalue(res, 0, 0));
+		snprintf(old_role, 32, "%s", PQgetvalue(res, 0, 1));
+	}
 	PQclear(res);
 	return st;
 }

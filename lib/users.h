@@ -122,7 +122,9 @@ enum db_status users_seed(struct db *, const struct users_new *, bool *created);
 /* An operator's new password for user id (no compare-and-set: the operator wins). */
 enum db_status users_reset_password(struct db *, const char *id, const char *hash,
                                     bool must_change);
-enum db_status users_set_role(struct db *, const char *username, const char *role, bool *found);
+/* Sets the role of username; its id and the role it had into id and old_role (32 bytes). */
+enum db_status users_set_role(struct db *, const char *username, const char *role,
+                              char id[USERS_ID_MAX], char old_role[32], bool *found);
 enum db_status users_set_active(struct db *, const char *id, bool active);
 /*
  * Every user for `farout-admin user list`: id, username, email, role,
