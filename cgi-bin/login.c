@@ -1,6 +1,8 @@
 /*
  * login — password sign-in, sign-out and password change (API.md
- * "POST /api/auth/login", "/logout", "/password").
+ * "POST /api/auth/login", "/logout", "/password"), the caller's sessions
+ * ("Sessions the user can see and end") and the audit log's reader
+ * (GET /api/admin/audit).
  *
  * Bodies: login takes JSON or a form, password JSON; fields other than the
  * ones named in API.md are ignored, a named field given twice is refused.
@@ -11,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "audit_query.h"
 #include "auth.h"
 #include "credentials.h"
 #include "json.h"
@@ -31,7 +35,51 @@ static void answer_bad_credentials(struct http_resp *resp)
 	http_resp_error(resp, 401, "invalid_credentials", "The username or password is incorrect.");
 }
 
-/* ---- request bodies ------------------------------------------------------- */
+/* ---- the audit log ------------------------------------------------------- */
+
+/* One audit row for req, in whatever transaction is open. */
+static enum db_status record(struct app *app, const struct http_req *req, const char *event,
+                             const char *outcome, const char *actor, const char *target,
+                             const cJSON *detail)
+{
+	struct audit_event ev = {event, outcome, actor, target, NULL, NULL, detail};
+
+	audit_from_req(&ev, req);
+	return audit_record(&app->auth_db, &ev);
+}
+
+/*
+ * A refused attempt: the throttle's failure count (when key is not NULL) and
+ * the audit row commit together. The failure answer does not depend on it;
+ * an error is logged and returned.
+ */
+static enum db_status record_failure(struct app *app, const struct http_req *req, const char *key,
+                                     const char *event, const char *outcome, const char *target)
+{
+	enum db_status st = db_begin(&app->auth_db);
+
+	if (st == DB_OK && key != NULL)
+		st = throttle_record_failure(&app->auth_db, app->cfg, key, req->remote_addr);
+	if (st == DB_OK)
+		st = record(app, req, event, outcome, NULL, target, NULL);
+	if (st == DB_OK)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK)
+		db_rollback(&app->auth_db);
+	return st;
+}
+
+/* The throttle gate of lib/throttle, with a row for the attempts it refuses (429). */
+static bool throttle_passes(struct app *app, const struct http_req *req, const struct user *u,
+                            const char *name, const char *what, const char *event, char **key,
+                            struct http_resp *resp)
+{
+	if (throttle_allows(&app->auth_db, app->cfg, req, u, name, what, key, resp))
+		return true;
+	if (resp->status == 429)
+		record_failure(app, req, NULL, event, "too_many_attempts", u != NULL ? u->id : name);
+	return false;
+}
 
 /* ---- POST /api/auth/login --------------------------------------------------- */
 
@@ -48,6 +96,40 @@ static void maybe_prune(struct app *app)
 }
 
 /*
+ * last_login (and an upgraded hash), the new session and the audit row
+ * commit together. must_change_password is not a failure: the row says ok.
+ */
+static enum db_status start_login(struct app *app, const struct http_req *req, struct user *u,
+                                  const char *new_hash, char **token)
+{
+	cJSON *detail = cJSON_CreateObject();
+	enum db_status st = DB_ERROR;
+
+	*token = NULL;
+	if (detail == NULL || cJSON_AddStringToObject(detail, "method", "password") == NULL ||
+	    (u->must_change_password &&
+	     cJSON_AddTrueToObject(detail, "must_change_password") == NULL))
+		goto out;
+	if ((st = db_begin(&app->auth_db)) != DB_OK)
+		goto out;
+	st = users_record_login(&app->auth_db, u, new_hash);
+	if (st == DB_OK)
+		st = auth_session_start(app, u, req, "password", token);
+	if (st == DB_OK)
+		st = record(app, req, "login", "ok", u->id, u->id, detail);
+	if (st == DB_OK)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK) {
+		db_rollback(&app->auth_db);
+		util_free_secret(*token);
+		*token = NULL;
+	}
+out:
+	cJSON_Delete(detail);
+	return st;
+}
+
+/*
  * Every path up to the answer does the same work whether or not the name
  * matched, and whether or not the account has a password: one lookup, one
  * throttle check, one bcrypt of the configured cost, one counter update.
@@ -58,7 +140,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	struct credentials c;
 	struct user u;
 	bool found = false, ok;
-	char *key = NULL, *new_hash = NULL;
+	char *key = NULL, *new_hash = NULL, *token = NULL;
 	enum db_status st;
 
 	memset(&u, 0, sizeof u);
@@ -69,7 +151,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	if (!throttle_allows(&app->auth_db, app->cfg, req, found ? &u : NULL, c.username, "login", &key, resp))
+	if (!throttle_passes(app, req, found ? &u : NULL, c.username, "login", "login", &key, resp))
 		goto out;
 
 	if (found && u.hashed_password != NULL) {
@@ -80,7 +162,8 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	}
 	if (!ok) {
 		/* A failure that cannot be counted is not answered as a plain failure. */
-		st = throttle_record_failure(&app->auth_db, cfg, key, req->remote_addr);
+		st = record_failure(app, req, key, "login", "invalid_credentials",
+		                    found ? u.id : c.username);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
 			goto out;
@@ -94,6 +177,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	}
 	if (!u.is_active) {
 		log_info("login refused: user %s is disabled", u.id);
+		record_failure(app, req, NULL, "login", "account_disabled", u.id);
 		http_resp_error(resp, 403, "account_disabled", "This account is disabled.");
 		goto out;
 	}
@@ -102,17 +186,18 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		/* A failed re-hash only postpones the upgrade to the next sign-in. */
 		new_hash = password_hash_new(c.password, strlen(c.password), cfg->bcrypt_cost);
 	}
-	st = users_record_login(&app->auth_db, &u, new_hash);
+	st = start_login(app, req, &u, new_hash, &token);
 	if (st == DB_OK)
 		st = throttle_clear(&app->auth_db, key);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	if (auth_issue_login(app, &u, resp) == 0)
+	if (auth_answer_login(app, &u, token, resp) == 0)
 		log_info("login of user %s%s", u.id, new_hash != NULL ? " (password re-hashed)" : "");
 	maybe_prune(app);
 out:
+	util_free_secret(token);
 	util_free_secret(new_hash);
 	free(key);
 	user_cleanup(&u);
@@ -135,8 +220,15 @@ static void handle_logout(struct app *app, const struct http_req *req, struct ht
 			                "A cookie-authenticated request must come from this site's origin.");
 			goto out;
 		}
-		st = sessions_revoke(&app->auth_db, user_id, jti);
+		st = db_begin(&app->auth_db);
+		if (st == DB_OK)
+			st = sessions_revoke(&app->auth_db, user_id, jti);
+		if (st == DB_OK)
+			st = record(app, req, "logout", "ok", user_id, user_id, NULL);
+		if (st == DB_OK)
+			st = db_commit(&app->auth_db);
 		if (st != DB_OK) {
+			db_rollback(&app->auth_db);
 			app_answer_db_error(resp, st);
 			goto out;
 		}
@@ -175,11 +267,13 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	}
 
 	/* Guessing the current password with a stolen session counts like guessing at login. */
-	if (!throttle_allows(&app->auth_db, app->cfg, req, &ctx.user, ctx.user.username, "password change", &key, resp))
+	if (!throttle_passes(app, req, &ctx.user, ctx.user.username, "password change",
+	                     "password_change", &key, resp))
 		goto out;
 	if (ctx.user.hashed_password != NULL &&
 	    !password_verify(p.current, strlen(p.current), ctx.user.hashed_password)) {
-		st = throttle_record_failure(&app->auth_db, cfg, key, req->remote_addr);
+		st = record_failure(app, req, key, "password_change", "invalid_credentials",
+		                    ctx.user.id);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
 			goto out;
@@ -194,7 +288,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		http_resp_error(resp, 500, "internal_error", "The password could not be hashed.");
 		goto out;
 	}
-	st = auth_password_change(app, &ctx.user, hash, &changed, &token);
+	st = auth_password_change(app, req, &ctx.user, hash, &changed, &token);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -216,12 +310,185 @@ out:
 	auth_ctx_cleanup(&ctx);
 }
 
+/* ---- sessions: GET/DELETE /api/auth/sessions[/{id}] ------------------------- */
+
+static void handle_sessions_list(struct app *app, const struct http_req *req,
+                                 struct http_resp *resp)
+{
+	struct auth_ctx ctx;
+	enum db_status st;
+	cJSON *body;
+
+	if (!auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
+		return;
+	body = sessions_list_json_new(&app->auth_db, ctx.user.id, ctx.jti, &st);
+	if (body == NULL)
+		app_answer_db_error(resp, st);
+	else
+		http_resp_json(resp, 200, body);
+	cJSON_Delete(body);
+	auth_ctx_cleanup(&ctx);
+}
+
+/* Ending sessions and its audit row commit together. */
+static void handle_session_end(struct app *app, const struct http_req *req, struct http_resp *resp)
+{
+	struct auth_ctx ctx;
+	bool found = false, was_current = false;
+	cJSON *detail = cJSON_CreateObject();
+	enum db_status st;
+
+	if (!auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
+		goto done;
+	if (detail == NULL || cJSON_AddStringToObject(detail, "scope", "one") == NULL) {
+		app_answer_db_error(resp, DB_ERROR);
+		goto out;
+	}
+	st = db_begin(&app->auth_db);
+	if (st == DB_OK)
+		st = sessions_end_one(&app->auth_db, ctx.user.id, req->param, ctx.jti, &found,
+		                      &was_current);
+	if (st == DB_OK && found) {
+		if (cJSON_AddStringToObject(detail, "session", req->param) == NULL ||
+		    cJSON_AddBoolToObject(detail, "current", was_current) == NULL)
+			st = DB_ERROR;
+		else
+			st = record(app, req, "session_end", "ok", ctx.user.id, ctx.user.id, detail);
+	}
+	if (st == DB_OK)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK) {
+		db_rollback(&app->auth_db);
+		app_answer_db_error(resp, st);
+		goto out;
+	}
+	if (!found) {
+		http_resp_error(resp, 404, "not_found", "You have no live session with this id.");
+		goto out;
+	}
+	log_info("user %s ended a session%s", ctx.user.id, was_current ? " (the current one)" : "");
+	if (was_current)
+		auth_clear_cookie(app, resp);
+	http_resp_empty(resp, 204);
+out:
+	auth_ctx_cleanup(&ctx);
+done:
+	cJSON_Delete(detail);
+}
+
+static void handle_sessions_end_others(struct app *app, const struct http_req *req,
+                                       struct http_resp *resp)
+{
+	struct auth_ctx ctx;
+	long ended = 0;
+	cJSON *detail = cJSON_CreateObject();
+	enum db_status st;
+
+	if (!auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
+		goto done;
+	st = detail != NULL && cJSON_AddStringToObject(detail, "scope", "others") != NULL
+	         ? db_begin(&app->auth_db)
+	         : DB_ERROR;
+	if (st == DB_OK)
+		st = sessions_end_others(&app->auth_db, ctx.user.id, ctx.jti, &ended);
+	if (st == DB_OK)
+		st = cJSON_AddNumberToObject(detail, "sessions_ended", (double)ended) != NULL
+		         ? record(app, req, "session_end", "ok", ctx.user.id, ctx.user.id, detail)
+		         : DB_ERROR;
+	if (st == DB_OK)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK) {
+		db_rollback(&app->auth_db);
+		app_answer_db_error(resp, st);
+		goto out;
+	}
+	log_info("user %s ended %ld other session(s)", ctx.user.id, ended);
+	http_resp_empty(resp, 204);
+out:
+	auth_ctx_cleanup(&ctx);
+done:
+	cJSON_Delete(detail);
+}
+
+/* ---- GET /api/admin/audit --------------------------------------------------- */
+
+/* An optional query parameter: 1 when given (and valid), 0 when absent, -1 with a 400 in resp. */
+static int query_id(const struct http_req *req, const char *name, char **out,
+                    struct http_resp *resp)
+{
+	long long v;
+	char *end;
+	int got = http_query_get(req, name, out);
+
+	if (got == 0)
+		return 0;
+	if (got == 1 && (*out)[0] >= '1' && (*out)[0] <= '9') {
+		v = strtoll(*out, &end, 10);
+		if (*end == '\0' && v > 0 && v < (1LL << 53))
+			return 1;
+	}
+	http_resp_error(resp, 400, "invalid_request", "An id parameter must be a positive integer.");
+	return -1;
+}
+
+static void handle_audit_list(struct app *app, const struct http_req *req, struct http_resp *resp)
+{
+	static const char *const allowed[] = {"event", "user_id", "before_id", "limit", NULL};
+	struct audit_filter f = {.limit = AUDIT_QUERY_LIMIT_DEFAULT};
+	struct auth_ctx ctx;
+	char *event = NULL, *user_id = NULL, *before_id = NULL, *limit = NULL;
+	const char *q = req->query != NULL ? req->query : "";
+	enum db_status st;
+	cJSON *body = NULL;
+	int got;
+
+	if (!auth_require(app, req, resp, ROLE_ADMIN, 0, &ctx))
+		return;
+	if (http_form_has_unknown(q, strlen(q), allowed)) {
+		http_resp_error(resp, 400, "invalid_request",
+		                "Only event, user_id, before_id and limit may be given, once each.");
+		goto out;
+	}
+	if ((got = http_query_get(req, "event", &event)) == -1 ||
+	    (got == 1 && (event[0] == '\0' || strlen(event) > 32))) {
+		http_resp_error(resp, 400, "invalid_request", "event must be an event name.");
+		goto out;
+	}
+	if (query_id(req, "user_id", &user_id, resp) == -1 ||
+	    query_id(req, "before_id", &before_id, resp) == -1)
+		goto out;
+	if ((got = http_query_get(req, "limit", &limit)) != 0 &&
+	    (got == -1 || util_parse_long(limit, 1, AUDIT_QUERY_LIMIT_MAX, &f.limit) == -1)) {
+		http_resp_error(resp, 400, "invalid_request", "limit must be an integer from 1 to 200.");
+		goto out;
+	}
+	f.event = event;
+	f.user_id = user_id;
+	f.before_id = before_id;
+	body = audit_query_json_new(&app->auth_db, &f, &st);
+	if (body == NULL)
+		app_answer_db_error(resp, st);
+	else
+		http_resp_json(resp, 200, body);
+out:
+	cJSON_Delete(body);
+	free(event);
+	free(user_id);
+	free(before_id);
+	free(limit);
+	auth_ctx_cleanup(&ctx);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct route routes[] = {
 		{"POST", "/api/auth/login", handle_login, ROUTE_BODY_JSON | ROUTE_BODY_FORM, LOGIN_BODY_MAX},
 		{"POST", "/api/auth/logout", handle_logout, 0, 0},
 		{"POST", "/api/auth/password", handle_password, ROUTE_BODY_JSON, 0},
+		{"GET", "/api/auth/sessions", handle_sessions_list, 0, 0},
+		{"DELETE", "/api/auth/sessions", handle_sessions_end_others, 0, 0},
+		{"DELETE", "/api/auth/sessions/{id}", handle_session_end, 0, 0},
+		{"GET", "/api/admin/audit", handle_audit_list, 0, 0},
 	};
 	static const struct program prog = {
 		.name = "login",

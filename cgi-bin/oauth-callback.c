@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "discord.h"
 #include "log.h"
@@ -113,6 +114,47 @@ static void answer_failure(struct http_resp *resp, const struct config *cfg, boo
 		http_resp_error(resp, 500, "internal_error", "The redirect could not be built.");
 }
 
+/*
+ * The session and its audit row (discord_login, or discord_link for a link
+ * flow) commit together with whatever the open transaction holds.
+ */
+static enum oauth_result commit_sign_in(struct app *app, const struct http_req *req,
+                                        const struct user *u, const struct discord_user *du,
+                                        bool link, char **session)
+{
+	struct audit_event ev = {link ? "discord_link" : "discord_login", "ok", u->id, u->id,
+	                         NULL, NULL, NULL};
+	cJSON *detail = cJSON_CreateObject();
+	enum db_status st = DB_ERROR;
+
+	audit_from_req(&ev, req);
+	if (detail != NULL && cJSON_AddStringToObject(detail, "discord_id", du->id) != NULL) {
+		ev.detail = detail;
+		st = auth_session_start(app, u, req, "discord", session);
+	}
+	if (st == DB_OK)
+		st = audit_record(&app->auth_db, &ev);
+	if (st == DB_OK)
+		st = db_commit(&app->auth_db);
+	cJSON_Delete(detail);
+	if (st == DB_OK)
+		return OAUTH_OK;
+	util_free_secret(*session);
+	*session = NULL;
+	return st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
+}
+
+/* A failed sign-in or link gets its row too (on its own: nothing changed). */
+static void record_failure(struct app *app, const struct http_req *req, const char *link_user_id,
+                           const struct discord_user *du, enum oauth_result r)
+{
+	struct audit_event ev = {link_user_id != NULL ? "discord_link" : "discord_login",
+	                         oauth_answer(r)->code, link_user_id, du->id, NULL, NULL, NULL};
+
+	audit_from_req(&ev, req);
+	audit_record(&app->auth_db, &ev);
+}
+
 static void handle_callback(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	struct worker *w = app->program;
@@ -123,6 +165,8 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	struct discord_user du = {0};
 	struct user u = {0};
 	char *state = NULL, *binding = NULL, *error = NULL, *code = NULL, *token = NULL;
+	char *session = NULL;
+	enum db_status st;
 	int has_error;
 
 	if (!cfg->discord_configured) {
@@ -162,17 +206,32 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	if (r != OAUTH_OK)
 		goto out;
 
-	if (pending.link_user_id != NULL)
-		r = oauth_user_link(&app->auth_db, pending.link_user_id, &du, &u);
-	else
+	/*
+	 * A link is a change of the account: it commits with its audit row and
+	 * the session. A sign-in's refresh of the profile commits on its own
+	 * (its retries on a lost race need their own statements).
+	 */
+	if (pending.link_user_id != NULL) {
+		st = db_begin(&app->auth_db);
+		r = st == DB_OK ? oauth_user_link(&app->auth_db, pending.link_user_id, &du, &u)
+		                : st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
+	} else {
 		r = oauth_user_sign_in(&app->auth_db, &du, &u);
-	if (r != OAUTH_OK)
+		st = r == OAUTH_OK ? db_begin(&app->auth_db) : DB_OK;
+		if (st != DB_OK)
+			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
+	}
+	if (r == OAUTH_OK)
+		r = commit_sign_in(app, req, &u, &du, pending.link_user_id != NULL, &session);
+	if (r != OAUTH_OK) {
+		db_rollback(&app->auth_db);
 		goto out;
+	}
 	/* The member row is derived data: its failure is logged there and repaired next time. */
 	oauth_member_upsert(&app->app_db, &du);
 
-	if (auth_issue_login(app, &u, resp) == -1) {
-		r = resp->status == 503 ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
+	if (auth_answer_login(app, &u, session, resp) == -1) {
+		r = OAUTH_ERROR;
 		goto out;
 	}
 	log_info("discord sign-in: user %s (discord %s)%s", u.id, du.id,
@@ -181,14 +240,17 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	if (!json && http_resp_redirect_to(resp, cfg->public_url, pending.next_path) == -1)
 		r = OAUTH_ERROR;
 out:
-	if (r != OAUTH_OK)
+	if (r != OAUTH_OK) {
+		record_failure(app, req, pending.link_user_id, &du, r);
 		answer_failure(resp, cfg, json, r);
+	}
 	/* The flow is over whichever way it ended. */
 	oauth_cookie_set(resp, cfg, NULL);
 	user_cleanup(&u);
 	discord_user_cleanup(&du);
 	oauth_pending_cleanup(&pending);
 	util_free_secret(token);
+	util_free_secret(session);
 	util_free_secret(code);
 	util_free_secret(binding);
 	free(error);

@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 
+#include "accountability.h"
 #include "admin.h"
 #include "audit.h"
 #include "auth.h"
@@ -539,7 +540,28 @@ static int cmd_prune(struct admin *a, const struct args *args)
 			return admin_db_failed(db, st, prunable[i].table);
 		printf("%s: %ld expired row(s) deleted\n", prunable[i].table, deleted);
 	}
-	return 0;
+	return accountability_prune(a);
+}
+
+/* ---- sessions and the audit log (db/accountability.c) ------------------------------ */
+
+static int cmd_user_sessions(struct admin *a, const struct args *args)
+{
+	int rc = require_users(a);
+
+	return rc != 0 ? rc : accountability_user_sessions(a, args->name);
+}
+
+static int cmd_user_logout(struct admin *a, const struct args *args)
+{
+	int rc = require_users(a);
+
+	return rc != 0 ? rc : accountability_user_logout(a, args->name);
+}
+
+static int cmd_audit(struct admin *a, const struct args *args)
+{
+	return accountability_audit(a, args->nrest, args->rest);
 }
 
 /* ---- members (admin-members.c) ---------------------------------- */
@@ -567,6 +589,11 @@ static const struct command commands[] = {
 	{"user", "disable", 1, 0, false, AUTH, cmd_user_disable, "user disable NAME", NULL},
 	{"user", "enable", 1, 0, false, AUTH, cmd_user_enable, "user enable NAME", NULL},
 	{"user", "list", 0, 0, false, AUTH, cmd_user_list, "user list", NULL},
+	{"user", "sessions", 1, 0, false, AUTH, cmd_user_sessions, "user sessions NAME", NULL},
+	{"user", "logout", 1, 0, false, AUTH, cmd_user_logout, "user logout NAME", NULL},
+	{"audit", NULL, 0, 0, false, AUTH, cmd_audit,
+	 "audit [--user NAME] [--event E] [--since YYYY-MM-DD] [--limit N]",
+	 accountability_audit_usage},
 	{"prune", NULL, 0, 0, false, AUTH, cmd_prune, "prune", NULL},
 	{"members", NULL, 0, 0, false, APP, cmd_members,
 	 "members list | set-rank DISCORD_ID RANK | import FILE.json", admin_members_usage},
@@ -592,7 +619,12 @@ static void print_help(void)
 	      "  user disable NAME       refuse sign-in and revoke every session\n"
 	      "  user enable NAME        allow sign-in again\n"
 	      "  user list               every user (never the password hash)\n"
-	      "  prune                   delete expired sessions, login counters and OAuth states\n"
+	      "  user sessions NAME      the user's live sessions (id, times, method, address, agent)\n"
+	      "  user logout NAME        end every session of the user\n"
+	      "  audit [--user NAME] [--event E] [--since YYYY-MM-DD] [--limit N]\n"
+	      "                          security events, newest first (50 unless N)\n"
+	      "  prune                   delete expired sessions, login counters and OAuth states,\n"
+	      "                          and audit events older than AUDIT_RETENTION_DAYS (365)\n"
 	      "\n"
 	      "Member roster (farout.members):\n"
 	      "  members list            discord_id, rank, display_name (tab-separated)\n"
@@ -606,7 +638,8 @@ static void print_help(void)
 	      "terminal), never from the command line: 10-72 bytes, not containing NAME in\n"
 	      "any case. A password set here must be changed at the next login unless --keep.\n"
 	      "\n"
-	      "Environment: DATABASE_URL, AUTH_DATABASE_URL, BCRYPT_COST (12), and\n"
+	      "Environment: DATABASE_URL, AUTH_DATABASE_URL, BCRYPT_COST (12),\n"
+	      "AUDIT_RETENTION_DAYS (365), and\n"
 	      "FAROUT_MIGRATIONS_DIR (default: migrations/ beside this program, else\n"
 	      "../share/farout-auth/migrations).\n"
 	      "Exit status: 0 done, 1 failed or not confirmed, 2 usage error.\n",

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit.h"
 #include "json.h"
 #include "jwt.h"
 #include "log.h"
@@ -231,19 +232,40 @@ static cJSON *claims_new(const struct config *cfg, const struct user *u, const c
 	return NULL;
 }
 
-enum db_status auth_session_start(struct app *app, const struct user *u, char **token)
+/* The User-Agent as stored: at most 256 bytes, cut at a character boundary, bytes of invalid UTF-8 as '?'. */
+static const char *user_agent_clip(const struct http_req *req, char out[SESSIONS_USER_AGENT_MAX + 1])
+{
+	const char *ua = req != NULL ? http_req_header(req, "User-Agent") : NULL;
+
+	if (ua == NULL || *ua == '\0')
+		return NULL;
+	audit_clip(ua, out, SESSIONS_USER_AGENT_MAX);
+	if (!util_is_utf8(out, strlen(out)))
+		for (char *p = out; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	return out;
+}
+
+enum db_status auth_session_start(struct app *app, const struct user *u, const struct http_req *req,
+                                  const char *method, char **token)
 {
 	const struct config *cfg = app->cfg;
 	struct jwt_key key, previous;
 	enum db_status st = DB_ERROR;
 	int64_t now = util_now();
 	char *jti = util_random_token_new(JTI_BYTES);
+	char ua[SESSIONS_USER_AGENT_MAX + 1], ip[AUDIT_ADDR_MAX + 1];
+	struct sessions_meta meta = {NULL, NULL, method};
 	cJSON *claims = NULL;
 
 	*token = NULL;
 	if (jti == NULL)
 		goto out;
-	st = sessions_insert(&app->auth_db, jti, u->id, now + config_token_lifetime(cfg));
+	if (req != NULL && req->remote_addr[0] != '\0')
+		meta.ip = audit_clip(req->remote_addr, ip, AUDIT_ADDR_MAX);
+	meta.user_agent = user_agent_clip(req, ua);
+	st = sessions_insert(&app->auth_db, jti, u->id, now + config_token_lifetime(cfg), &meta);
 	if (st != DB_OK)
 		goto out;
 	st = DB_ERROR;
@@ -296,10 +318,11 @@ out:
 	return rc;
 }
 
-int auth_issue_login(struct app *app, const struct user *u, struct http_resp *resp)
+int auth_issue_login(struct app *app, const struct user *u, const struct http_req *req,
+                     const char *method, struct http_resp *resp)
 {
 	char *token = NULL;
-	enum db_status st = auth_session_start(app, u, &token);
+	enum db_status st = auth_session_start(app, u, req, method, &token);
 	int rc = -1;
 
 	if (st != DB_OK)
@@ -315,9 +338,12 @@ void auth_clear_cookie(const struct app *app, struct http_resp *resp)
 	http_resp_cookie(resp, AUTH_COOKIE, "", 0, app->cfg->public_https ? HTTP_COOKIE_SECURE : 0);
 }
 
-enum db_status auth_password_change(struct app *app, struct user *u, const char *hash, bool *changed,
-                                    char **token)
+enum db_status auth_password_change(struct app *app, const struct http_req *req, struct user *u,
+                                    const char *hash, bool *changed, char **token)
 {
+	struct audit_event ev = {"password_change", "ok", NULL, NULL, NULL, NULL, NULL};
+	cJSON *detail = NULL;
+	long revoked = 0;
 	enum db_status st;
 
 	*token = NULL;
@@ -326,9 +352,19 @@ enum db_status auth_password_change(struct app *app, struct user *u, const char 
 		return st;
 	st = users_set_password(&app->auth_db, u, hash, changed);
 	if (st == DB_OK && *changed)
-		st = sessions_revoke_all(&app->auth_db, u->id, NULL);
+		st = sessions_revoke_all(&app->auth_db, u->id, &revoked);
 	if (st == DB_OK && *changed)
-		st = auth_session_start(app, u, token);
+		st = auth_session_start(app, u, req, "password", token);
+	if (st == DB_OK && *changed) {
+		/* The row goes in with the change it records (u was refreshed: read its id now). */
+		audit_from_req(&ev, req);
+		ev.actor_user_id = ev.target = u->id;
+		detail = cJSON_CreateObject();
+		ev.detail = detail;
+		st = detail != NULL && cJSON_AddNumberToObject(detail, "sessions_ended", (double)revoked)
+		         ? audit_record(&app->auth_db, &ev)
+		         : DB_ERROR;
+	}
 	if (st == DB_OK && *changed)
 		st = db_commit(&app->auth_db);
 	if (st != DB_OK || !*changed) {
@@ -336,5 +372,6 @@ enum db_status auth_password_change(struct app *app, struct user *u, const char 
 		util_free_secret(*token);
 		*token = NULL;
 	}
+	cJSON_Delete(detail);
 	return st;
 }

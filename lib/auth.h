@@ -59,11 +59,14 @@ bool auth_require(struct app *, const struct http_req *, struct http_resp *, enu
 bool auth_csrf_ok(const struct app *, const struct http_req *);
 
 /*
- * Starts a new session for user u and answers like login: 200 with
+ * Starts a new session for user u, signed in by method ("password" or
+ * "discord") from req (its address and User-Agent are kept with the
+ * session; req may be NULL), and answers like login: 200 with
  * {"access_token", "token_type", "expires_in", "must_change_password", "user"}
  * plus the session cookie. Returns 0, or -1 with a 503/500 error in resp.
  */
-int auth_issue_login(struct app *, const struct user *u, struct http_resp *);
+int auth_issue_login(struct app *, const struct user *u, const struct http_req *,
+                     const char *method, struct http_resp *);
 
 /* Writes the cookie that clears the session (Max-Age=0). */
 void auth_clear_cookie(const struct app *, struct http_resp *);
@@ -74,7 +77,8 @@ void auth_clear_cookie(const struct app *, struct http_resp *);
  * inserts the session row of user u and signs its token (*token, caller frees
  * with util_free_secret); auth_answer_login writes the login body and cookie.
  */
-enum db_status auth_session_start(struct app *, const struct user *u, char **token);
+enum db_status auth_session_start(struct app *, const struct user *u, const struct http_req *,
+                                  const char *method, char **token);
 int auth_answer_login(const struct app *, const struct user *u, const char *token,
                       struct http_resp *);
 
@@ -83,10 +87,11 @@ int auth_answer_login(const struct app *, const struct user *u, const char *toke
  * still u's: *changed false otherwise), the revocation of every session of
  * the user and a new session (*token, caller frees with util_free_secret)
  * commit together, so a failure half way leaves the old password and
- * sessions intact. u is refreshed on success.
+ * sessions intact, and its password_change audit row commits with it. u is
+ * refreshed on success; req gives the new session's address and User-Agent.
  */
-enum db_status auth_password_change(struct app *, struct user *u, const char *hash, bool *changed,
-                                    char **token);
+enum db_status auth_password_change(struct app *, const struct http_req *, struct user *u,
+                                    const char *hash, bool *changed, char **token);
 
 /*
  * The session named by the presented token, judged by signature and claims

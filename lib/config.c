@@ -284,6 +284,7 @@ int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 	load_long(&l, "LOGIN_MAX_FAILURES", 5, 1, 1000, &cfg->login_max_failures);
 	load_long(&l, "LOGIN_WINDOW_SECONDS", 900, 1, 7 * 86400, &cfg->login_window_seconds);
 	load_log(&l, cfg);
+	load_long(&l, "AUDIT_RETENTION_DAYS", 365, 1, 36500, &cfg->audit_retention_days);
 
 	wipe_env("JWT_SECRET");
 	wipe_env("JWT_SECRET_PREVIOUS");

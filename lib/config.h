@@ -59,6 +59,7 @@ struct config {
 	/* LOG_TARGET, LOG_LEVEL; DEFAULT when unset: serve_main() picks per way of running. */
 	enum log_target log_target;
 	enum log_level log_level;
+	long audit_retention_days; /* farout-admin prune deletes older audit events */
 };
 
 int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen);

@@ -1,0 +1,102 @@
+#include "audit_query.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "json.h"
+#include "util.h"
+
+static cJSON *item_new(const PGresult *res, int r)
+{
+	cJSON *o = cJSON_CreateObject(), *detail;
+	const char *actor = db_value(res, r, 4);
+	long long id = strtoll(db_value(res, r, 0), NULL, 10);
+
+	if (o == NULL || cJSON_AddNumberToObject(o, "id", (double)id) == NULL ||
+	    json_add_string_or_null(o, "at", db_value(res, r, 1)) == NULL ||
+	    json_add_string_or_null(o, "event", db_value(res, r, 2)) == NULL ||
+	    json_add_string_or_null(o, "outcome", db_value(res, r, 3)) == NULL ||
+	    (actor != NULL ? cJSON_AddNumberToObject(o, "actor_user_id", strtod(actor, NULL))
+	                   : cJSON_AddNullToObject(o, "actor_user_id")) == NULL ||
+	    json_add_string_or_null(o, "target", db_value(res, r, 5)) == NULL ||
+	    json_add_string_or_null(o, "ip", db_value(res, r, 6)) == NULL ||
+	    json_add_string_or_null(o, "request_id", db_value(res, r, 7)) == NULL)
+		goto fail;
+	/* Written by audit_record from cJSON, read back as PostgreSQL prints jsonb. */
+	detail = cJSON_Parse(db_value(res, r, 8));
+	if (detail == NULL)
+		detail = cJSON_CreateObject();
+	if (detail == NULL)
+		goto fail;
+	cJSON_AddItemToObject(o, "detail", detail);
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+cJSON *audit_query_json_new(struct db *db, const struct audit_filter *f, enum db_status *st)
+{
+	char limit[24];
+	const char *params[6] = {f->event, f->user_id, f->name, f->before_id, f->since, limit};
+	cJSON *body = NULL, *items;
+	PGresult *res;
+	int n;
+
+	/* One row more than asked tells whether another page follows. */
+	snprintf(limit, sizeof limit, "%ld", f->limit + 1);
+	/* The branches of a NULL filter fold away: PQexecParams plans with the values. */
+	res = db_exec(db,
+	              "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	              " event, outcome, actor_user_id, target, ip, request_id, detail::text"
+	              " FROM audit_events"
+	              " WHERE ($1::text IS NULL OR event = $1)"
+	              " AND (($2::integer IS NULL AND $3::text IS NULL)"
+	              "  OR actor_user_id = $2::integer OR target = $2::text OR target = $3::text)"
+	              " AND ($4::bigint IS NULL OR id < $4::bigint)"
+	              " AND ($5::timestamptz IS NULL OR at >= $5::timestamptz)"
+	              " ORDER BY id DESC LIMIT $6::integer",
+	              6, params, st);
+	if (res == NULL)
+		return NULL;
+	*st = DB_ERROR;
+	if ((body = cJSON_CreateObject()) == NULL ||
+	    (items = cJSON_AddArrayToObject(body, "items")) == NULL)
+		goto fail;
+	n = PQntuples(res);
+	for (int r = 0; r < n && r < f->limit; r++) {
+		cJSON *item = item_new(res, r);
+		if (item == NULL)
+			goto fail;
+		cJSON_AddItemToArray(items, item);
+	}
+	if ((n > f->limit ? cJSON_AddNumberToObject(body, "next_before_id",
+	                                            strtod(db_value(res, (int)f->limit - 1, 0), NULL))
+	                  : cJSON_AddNullToObject(body, "next_before_id")) == NULL)
+		goto fail;
+	PQclear(res);
+	*st = DB_OK;
+	return body;
+fail:
+	cJSON_Delete(body);
+	PQclear(res);
+	return NULL;
+}
+
+enum db_status audit_prune(struct db *db, long days, long *deleted)
+{
+	char d[24];
+	const char *params[1] = {d};
+	enum db_status st;
+	PGresult *res;
+
+	snprintf(d, sizeof d, "%ld", days);
+	*deleted = 0;
+	res = db_exec(db, "DELETE FROM audit_events WHERE at < now() - make_interval(days => $1::integer)",
+	              1, params, &st);
+	if (res != NULL && util_parse_long(PQcmdTuples(res), 0, LONG_MAX, deleted) == -1)
+		*deleted = 0;
+	PQclear(res);
+	return st;
+}
