@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "member_events.h"
 #include "auth.h"
 #include "log.h"
 #include "members.h"
@@ -120,11 +121,21 @@ static void handle_create(struct app *app, const struct http_req *req, struct ht
 	struct members_change change;
 	char location[64];
 	enum db_status st;
-	cJSON *member = NULL;
+	cJSON *member = NULL, *detail = NULL;
 
 	if (!admit_write(app, req, resp, ROLE_ADMIN, MEMBERS_FOR_CREATE, &ctx, &change))
 		goto out;
-	st = members_create(&app->app_db, &change, &member);
+	if ((detail = member_events_fields_new(&change)) == NULL) {
+		app_answer_db_error(resp, DB_ERROR);
+		goto out;
+	}
+	st = db_begin(&app->app_db);
+	if (st == DB_OK)
+		st = members_create(&app->app_db, &change, &member);
+	if (st == DB_OK)
+		st = member_events_commit(app, req, "member_create", ctx.user.id, change.discord_id, detail);
+	else
+		db_rollback(&app->app_db);
 	if (st == DB_CONFLICT) {
 		http_resp_error(resp, 409, "conflict", "A member with this discord_id already exists.");
 		goto out;
@@ -138,6 +149,7 @@ static void handle_create(struct app *app, const struct http_req *req, struct ht
 	answer_json(resp, 201, member);
 	http_resp_header(resp, "Location", location);
 out:
+	cJSON_Delete(detail);
 	cJSON_Delete(member);
 	members_change_cleanup(&change);
 	auth_ctx_cleanup(&ctx);
@@ -156,7 +168,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	const char *field = NULL;
 	char detail[160];
 	enum db_status st;
-	cJSON *member = NULL;
+	cJSON *member = NULL, *fields = NULL;
 	bool self, found = false;
 
 	if (!admit_write(app, req, resp, ROLE_MEMBER, MEMBERS_FOR_PATCH, &ctx, &change))
@@ -178,7 +190,17 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 		http_resp_field_error(resp, 403, "forbidden_field", detail, field);
 		goto out;
 	}
-	st = members_update(&app->app_db, req->param, &change, &member, &found);
+	if ((fields = member_events_fields_new(&change)) == NULL) {
+		app_answer_db_error(resp, DB_ERROR);
+		goto out;
+	}
+	st = db_begin(&app->app_db);
+	if (st == DB_OK)
+		st = members_update(&app->app_db, req->param, &change, &member, &found);
+	if (st == DB_OK && found)
+		st = member_events_commit(app, req, "member_update", ctx.user.id, req->param, fields);
+	else
+		db_rollback(&app->app_db);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -190,6 +212,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	log_info("member %s changed by user %s", req->param, ctx.user.id);
 	answer_json(resp, 200, member);
 out:
+	cJSON_Delete(fields);
 	cJSON_Delete(member);
 	members_change_cleanup(&change);
 	auth_ctx_cleanup(&ctx);
@@ -208,7 +231,13 @@ static void handle_delete(struct app *app, const struct http_req *req, struct ht
 		answer_not_found(resp);
 		goto out;
 	}
-	st = members_delete(&app->app_db, req->param, &found);
+	st = db_begin(&app->app_db);
+	if (st == DB_OK)
+		st = members_delete(&app->app_db, req->param, &found);
+	if (st == DB_OK && found)
+		st = member_events_commit(app, req, "member_delete", ctx.user.id, req->param, NULL);
+	else
+		db_rollback(&app->app_db);
 	if (st != DB_OK)
 		app_answer_db_error(resp, st);
 	else if (!found)

@@ -291,6 +291,8 @@ static int cmd_user_add(struct admin *a, const struct args *args)
 	struct users_new n = {args->name, args->email, NULL, args->role != NULL ? args->role : "member",
 	                      !args->keep};
 	char id[USERS_ID_MAX];
+	struct audit_event ev = {"user_add", "ok", NULL, NULL, NULL, NULL, NULL};
+	cJSON *detail = NULL;
 	char *hash = NULL;
 	enum db_status st;
 	int rc;
@@ -299,15 +301,33 @@ static int cmd_user_add(struct admin *a, const struct args *args)
 	    (rc = new_password_hash(a, args->name, &hash)) != 0)
 		goto out;
 	n.hashed_password = hash;
-	st = users_create(db, &n, id);
-	if (st == DB_CONFLICT)
-		rc = check_taken(db, args->name, args->email);
-	else if (st != DB_OK)
+	if ((st = db_begin(db)) != DB_OK) {
 		rc = admin_db_failed(db, st, "creating the user");
-	else
-		printf("✓ User \"%s\" created (id %s, role %s%s)\n", args->name, id, n.role,
-		       args->keep ? "" : ", must change the password at first login");
+		goto out;
+	}
+	st = users_create(db, &n, id);
+	if (st != DB_OK) {
+		db_rollback(db);
+		rc = st == DB_CONFLICT ? check_taken(db, args->name, args->email)
+		                       : admin_db_failed(db, st, "creating the user");
+		goto out;
+	}
+	ev.target = id;
+	if ((detail = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(detail, "username", args->name) == NULL ||
+	    cJSON_AddStringToObject(detail, "role", n.role) == NULL ||
+	    cJSON_AddStringToObject(detail, "via", "farout-admin") == NULL)
+		st = DB_ERROR;
+	ev.detail = detail;
+	if (st != DB_OK || (st = audit_record(db, &ev)) != DB_OK || (st = db_commit(db)) != DB_OK) {
+		db_rollback(db);
+		rc = admin_db_failed(db, st, "creating the user");
+		goto out;
+	}
+	printf("✓ User \"%s\" created (id %s, role %s%s)\n", args->name, id, n.role,
+	       args->keep ? "" : ", must change the password at first login");
 out:
+	cJSON_Delete(detail);
 	util_free_secret(hash);
 	return rc;
 }
@@ -327,10 +347,16 @@ static enum db_status write_user(struct db *db, const struct user_write *w)
 	return users_set_active(db, w->id, w->active);
 }
 
-/* The change and, when revoke, the revocation of the user's sessions, in one transaction. */
+/*
+ * The change, when revoke the revocation of the user's sessions, and the
+ * audit row of event, in one transaction: all of it or nothing. The operator
+ * at the console is no user: the row has no actor and says "via": "farout-admin".
+ */
 static int update_user(struct db *db, const struct user_write *w, bool revoke, long *revoked,
-                       const char *what)
+                       const char *what, const char *event)
 {
+	struct audit_event ev = {event, "ok", NULL, w->id, NULL, NULL, NULL};
+	cJSON *detail = NULL;
 	enum db_status st;
 	int rc = 1;
 
@@ -341,7 +367,14 @@ static int update_user(struct db *db, const struct user_write *w, bool revoke, l
 	}
 	if (revoke && revoke_sessions(db, w->id, revoked) != 0)
 		goto out;
-	if ((st = db_commit(db)) != DB_OK) {
+	if ((detail = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(detail, "via", "farout-admin") == NULL ||
+	    (revoke && cJSON_AddNumberToObject(detail, "sessions_ended", (double)*revoked) == NULL)) {
+		rc = admin_fail("out of memory");
+		goto out;
+	}
+	ev.detail = detail;
+	if ((st = audit_record(db, &ev)) != DB_OK || (st = db_commit(db)) != DB_OK) {
 		rc = admin_db_failed(db, st, what);
 		goto out;
 	}
@@ -349,6 +382,7 @@ static int update_user(struct db *db, const struct user_write *w, bool revoke, l
 out:
 	if (rc != 0)
 		db_rollback(db);
+	cJSON_Delete(detail);
 	return rc;
 }
 
@@ -364,7 +398,8 @@ static int cmd_user_passwd(struct admin *a, const struct args *args)
 	    (rc = new_password_hash(a, args->name, &hash)) != 0)
 		goto out;
 	w.hash = hash;
-	rc = update_user(&a->db[TARGET_AUTH], &w, true, &revoked, "setting the password");
+	rc = update_user(&a->db[TARGET_AUTH], &w, true, &revoked, "setting the password",
+	                 "password_change");
 	if (rc == 0)
 		printf("✓ Password of \"%s\" set%s; %ld session(s) revoked\n", args->name,
 		       args->keep ? "" : " (must be changed at next login)", revoked);
@@ -425,7 +460,8 @@ static int set_active(struct admin *a, const struct args *args, bool active)
 	int rc;
 
 	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0 ||
-	    (rc = update_user(&a->db[TARGET_AUTH], &w, !active, &revoked, "updating the user")) != 0)
+	    (rc = update_user(&a->db[TARGET_AUTH], &w, !active, &revoked, "updating the user",
+	                      active ? "user_enable" : "user_disable")) != 0)
 		return rc;
 	if (active)
 		printf("✓ \"%s\" enabled\n", args->name);

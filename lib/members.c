@@ -40,6 +40,11 @@ static const struct field {
 	[MEMBERS_STATS] = {"stats", "::jsonb", KIND_OBJECT, false, false, ROLE_OFFICER},
 };
 
+const char *members_field_name(enum members_field f)
+{
+	return f >= 0 && f < MEMBERS_FIELD__MAX ? fields[f].name : "";
+}
+
 static int field_lookup(const char *name)
 {
 	for (int f = 0; f < MEMBERS_FIELD__MAX; f++)

@@ -58,6 +58,8 @@ struct members_change {
 };
 
 void members_change_cleanup(struct members_change *);
+/* The JSON key (and column) of a field: "display_name", … */
+const char *members_field_name(enum members_field);
 
 enum members_check {
 	MEMBERS_CHECK_OK,

@@ -1,0 +1,45 @@
+#include "member_events.h"
+
+#include "audit.h"
+#include "log.h"
+
+cJSON *member_events_fields_new(const struct members_change *change)
+{
+	cJSON *detail = cJSON_CreateObject(), *names;
+
+	if (detail == NULL || (names = cJSON_AddArrayToObject(detail, "fields")) == NULL)
+		goto fail;
+	for (size_t i = 0; i < change->nset; i++) {
+		cJSON *name = cJSON_CreateString(members_field_name(change->order[i]));
+		if (name == NULL)
+			goto fail;
+		cJSON_AddItemToArray(names, name);
+	}
+	return detail;
+fail:
+	cJSON_Delete(detail);
+	return NULL;
+}
+
+enum db_status member_events_commit(struct app *app, const struct http_req *req, const char *event,
+                                    const char *actor_user_id, const char *discord_id,
+                                    const cJSON *detail)
+{
+	struct audit_event ev = {event, "ok", actor_user_id, discord_id, NULL, NULL, detail};
+	enum db_status st;
+
+	audit_from_req(&ev, req);
+	st = audit_record(&app->auth_db, &ev);
+	if (st != DB_OK) {
+		db_rollback(&app->app_db);
+		return st;
+	}
+	st = db_commit(&app->app_db);
+	if (st != DB_OK) {
+		db_rollback(&app->app_db);
+		ev.outcome = "rolled_back";
+		if (audit_record(&app->auth_db, &ev) != DB_OK)
+			log_error("%s of member %s was recorded but did not commit", event, discord_id);
+	}
+	return st;
+}
