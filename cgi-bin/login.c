@@ -19,6 +19,7 @@
 #include "credentials.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "password.h"
 #include "serve.h"
 #include "sessions.h"
@@ -58,6 +59,8 @@ static enum db_status record_failure(struct app *app, const struct http_req *req
 {
 	enum db_status st = db_begin(&app->auth_db);
 
+	if (strcmp(event, "login") == 0)
+		metrics_login("password", outcome);
 	if (st == DB_OK && key != NULL)
 		st = throttle_record_failure(&app->auth_db, app->cfg, key, req->remote_addr);
 	if (st == DB_OK)
@@ -193,6 +196,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		app_answer_db_error(resp, st);
 		goto out;
 	}
+	metrics_login("password", "ok");
 	if (auth_answer_login(app, &u, token, resp) == 0)
 		log_info("login of user %s%s", u.id, new_hash != NULL ? " (password re-hashed)" : "");
 	maybe_prune(app);

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "discord.h"
 #include "log.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "serve.h"
 #include "util.h"
@@ -240,6 +241,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	if (!json && http_resp_redirect_to(resp, cfg->public_url, pending.next_path) == -1)
 		r = OAUTH_ERROR;
 out:
+	metrics_login("discord", oauth_answer(r)->code);
 	if (r != OAUTH_OK) {
 		record_failure(app, req, pending.link_user_id, &du, r);
 		answer_failure(resp, cfg, json, r);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 void db_init(struct db *db, const char *url, const char *name)
@@ -103,6 +104,8 @@ PGresult *db_exec(struct db *db, const char *sql, int n, const char *const *valu
 	PQclear(res);
 	res = NULL;
 out:
+	if (st == DB_UNAVAILABLE)
+		metrics_db_unavailable(db->name);
 	if (status != NULL)
 		*status = st;
 	return res;

@@ -397,6 +397,21 @@ const char *http_status_text(int status)
 	}
 }
 
+/* True when a handler set the named header itself (names compared without case). */
+static bool resp_has_header(const struct http_resp *resp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *line = resp->headers.data; line != NULL && *line != '\0';) {
+		if (strncasecmp(line, name, n) == 0 && line[n] == ':')
+			return true;
+		line = strchr(line, '\n');
+		if (line != NULL)
+			line++;
+	}
+	return false;
+}
+
 int http_resp_serialize(const struct http_resp *resp, struct buf *out)
 {
 	int rc = 0;
@@ -404,7 +419,8 @@ int http_resp_serialize(const struct http_resp *resp, struct buf *out)
 	rc |= buf_printf(out, "Status: %d %s\r\n", resp->status, http_status_text(resp->status));
 	/* Every route here is auth-related: nothing may be cached anywhere. */
 	rc |= buf_puts(out, "Cache-Control: no-store\r\n");
-	if (resp->body.len > 0)
+	/* JSON unless the handler said otherwise (the metrics text). */
+	if (resp->body.len > 0 && !resp_has_header(resp, "Content-Type"))
 		rc |= buf_puts(out, "Content-Type: application/json; charset=utf-8\r\n");
 	if (resp->headers.len > 0)
 		rc |= buf_append(out, resp->headers.data, resp->headers.len);

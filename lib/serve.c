@@ -20,6 +20,7 @@
 #include <fcgiapp.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 extern char **environ;
@@ -37,7 +38,7 @@ static void on_stop(int sig)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static bool path_matches(const char *pattern, const char *path, const char **param)
+bool serve_path_matches(const char *pattern, const char *path, const char **param)
 {
 	const char *slash = strrchr(pattern, '/');
 	size_t prefix;
@@ -126,7 +127,7 @@ void serve_dispatch(const struct program *prog, struct app *app, struct http_req
 		const struct route *r = &prog->routes[i];
 		const char *p;
 
-		if (!path_matches(r->pattern, req->path, &p))
+		if (!serve_path_matches(r->pattern, req->path, &p))
 			continue;
 		path_known = true;
 		if (strstr(allow, r->method) == NULL) {
@@ -213,7 +214,10 @@ static void serve_one(const struct program *prog, struct app *app, char **envp, 
 		http_resp_error(&resp, 500, "internal_error", "Out of memory.");
 	else {
 		log_set_request(req.request_id);
-		serve_dispatch(prog, app, &req, &resp, io_read, io);
+		if (metrics_is_path(req.path))
+			metrics_answer(&req, &resp);
+		else
+			serve_dispatch(prog, app, &req, &resp, io_read, io);
 	}
 	if (http_resp_serialize(&resp, &out) == 0) {
 		if (io->fcgi != NULL)
@@ -224,6 +228,8 @@ static void serve_one(const struct program *prog, struct app *app, char **envp, 
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_observe(&req, resp.status,
+	                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	/* The path only: query strings can carry OAuth codes and state. */
 	log_info("%s %s %d %.1fms", req.method ? req.method : "?", req.path ? req.path : "?",
 	         resp.status,
@@ -489,6 +495,7 @@ static void reap_and_replace(const struct program *prog, const struct config *cf
 			/* A worker that dies at once would otherwise spin the parent. */
 			if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 				sleep(1);
+			metrics_worker_restarted();
 		}
 	}
 	fill_slots(prog, cfg, listen_fd, orig_mask, workers, nworkers, rs);
@@ -519,6 +526,9 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	/* SIGCHLD must not be ignored, or waitpid() would find nothing. */
 	signal(SIGCHLD, SIG_DFL);
 
+	/* Before the first fork: the workers inherit the shared counters. */
+	metrics_init(prog);
+	metrics_set_workers(nworkers);
 	for (int i = 0; i < nworkers; i++)
 		workers[i] = -1;
 	empty = fill_slots(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);

@@ -26,6 +26,7 @@
 #ifndef FAROUT_SERVE_H
 #define FAROUT_SERVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app.h"
@@ -60,6 +61,9 @@ struct program {
 
 /* The whole main() of a program: parses argv, loads config, runs. Returns the exit status. */
 int serve_main(const struct program *, int argc, char **argv);
+
+/* True when path matches a route pattern; *param is its {name} segment or NULL. */
+bool serve_path_matches(const char *pattern, const char *path, const char **param);
 
 /* Dispatches one parsed request (the body not read yet is read through read_body). Exposed for tests. */
 typedef int (*serve_body_reader)(void *ctx, char *dst, size_t n);
