@@ -73,4 +73,18 @@ int admin_members(struct db *, int argc, char **argv, FILE *out, FILE *err);
 /* 0 when argv is one of the forms above, else the usage line on err and 2 (before any config). */
 int admin_members_usage(int argc, char **argv, FILE *err);
 
+/*
+ * db/admin-accountability.c — sessions and the audit log: `user sessions
+ * NAME`, `user logout NAME`, `audit [--user NAME] [--event E] [--since
+ * YYYY-MM-DD] [--limit N]`, and the audit part of `prune`.
+ */
+int admin_user_sessions(struct admin *, const char *name);
+int admin_user_logout(struct admin *, const char *name);
+/* The audit command's own arguments: 0 when well-formed, else 2 after a line on err. */
+int admin_audit_usage(int argc, char **argv, FILE *err);
+int admin_audit(struct admin *, int argc, char **argv);
+/* prune's share: audit events older than AUDIT_RETENTION_DAYS. 0, or 1 after a message. */
+int admin_audit_prune(struct admin *);
+
+
 #endif

@@ -17,7 +17,6 @@
 
 #include <libpq-fe.h>
 
-#include "accountability.h"
 #include "admin.h"
 #include "audit.h"
 #include "auth.h"
@@ -576,28 +575,28 @@ static int cmd_prune(struct admin *a, const struct args *args)
 			return admin_db_failed(db, st, prunable[i].table);
 		printf("%s: %ld expired row(s) deleted\n", prunable[i].table, deleted);
 	}
-	return accountability_prune(a);
+	return admin_audit_prune(a);
 }
 
-/* ---- sessions and the audit log (db/accountability.c) ------------------------------ */
+/* ---- sessions and the audit log (db/admin-accountability.c) ------------------------------ */
 
 static int cmd_user_sessions(struct admin *a, const struct args *args)
 {
 	int rc = require_users(a);
 
-	return rc != 0 ? rc : accountability_user_sessions(a, args->name);
+	return rc != 0 ? rc : admin_user_sessions(a, args->name);
 }
 
 static int cmd_user_logout(struct admin *a, const struct args *args)
 {
 	int rc = require_users(a);
 
-	return rc != 0 ? rc : accountability_user_logout(a, args->name);
+	return rc != 0 ? rc : admin_user_logout(a, args->name);
 }
 
 static int cmd_audit(struct admin *a, const struct args *args)
 {
-	return accountability_audit(a, args->nrest, args->rest);
+	return admin_audit(a, args->nrest, args->rest);
 }
 
 /* ---- members (admin-members.c) ---------------------------------- */
@@ -629,7 +628,7 @@ static const struct command commands[] = {
 	{"user", "logout", 1, 0, false, AUTH, cmd_user_logout, "user logout NAME", NULL},
 	{"audit", NULL, 0, 0, false, AUTH, cmd_audit,
 	 "audit [--user NAME] [--event E] [--since YYYY-MM-DD] [--limit N]",
-	 accountability_audit_usage},
+	 admin_audit_usage},
 	{"prune", NULL, 0, 0, false, AUTH, cmd_prune, "prune", NULL},
 	{"members", NULL, 0, 0, false, APP, cmd_members,
 	 "members list | set-rank DISCORD_ID RANK | import FILE.json", admin_members_usage},

@@ -6,7 +6,8 @@
  * is kept or freed) and calls audit_record inside the transaction of the
  * change it records, so the change and its row commit or roll back together.
  * What goes in must never be a password, code, token, secret or hash: detail
- * holds names and reasons, not values.
+ * holds names and reasons, not values. Owns the audit_events table (writes;
+ * audit_query reads and prunes it).
  */
 #ifndef FAROUT_AUDIT_H
 #define FAROUT_AUDIT_H

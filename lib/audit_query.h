@@ -1,7 +1,8 @@
 /*
  * audit_query — reading the audit log back: GET /api/admin/audit and
  * `farout-admin audit`. Newest first, keyset-paged by id (before_id), so a
- * page costs an index range scan however deep it is.
+ * page costs an index range scan however deep it is. Reads and prunes
+ * audit_events, which lib/audit owns and writes.
  */
 #ifndef FAROUT_AUDIT_QUERY_H
 #define FAROUT_AUDIT_QUERY_H

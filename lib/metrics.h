@@ -9,6 +9,7 @@
  * atomic add: no system call and no lock per request. Without
  * metrics_init (CGI and fd-0 modes) every call is a no-op and there is no
  * endpoint. The mapping is never freed: it lives as long as the program.
+ * Owns no table.
  */
 #ifndef FAROUT_METRICS_H
 #define FAROUT_METRICS_H

@@ -1,4 +1,4 @@
-#include "accountability.h"
+#include "admin.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@ static void print_field(const char *label, const char *v)
 		fputc((unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v, stdout);
 }
 
-int accountability_user_sessions(struct admin *a, const char *name)
+int admin_user_sessions(struct admin *a, const char *name)
 {
 	struct db *db = &a->db[TARGET_AUTH];
 	char id[USERS_ID_MAX];
@@ -63,7 +63,7 @@ int accountability_user_sessions(struct admin *a, const char *name)
 }
 
 /* Ending them and the audit row commit together. */
-int accountability_user_logout(struct admin *a, const char *name)
+int admin_user_logout(struct admin *a, const char *name)
 {
 	struct db *db = &a->db[TARGET_AUTH];
 	struct audit_event ev = {"session_end", "ok", NULL, NULL, NULL, NULL, NULL};
@@ -167,7 +167,7 @@ static int parse_audit_args(int argc, char **argv, struct audit_args *out, FILE 
 	return 0;
 }
 
-int accountability_audit_usage(int argc, char **argv, FILE *err)
+int admin_audit_usage(int argc, char **argv, FILE *err)
 {
 	struct audit_args args;
 
@@ -197,7 +197,7 @@ static void print_event(const cJSON *item)
 	cJSON_free(detail);
 }
 
-int accountability_audit(struct admin *a, int argc, char **argv)
+int admin_audit(struct admin *a, int argc, char **argv)
 {
 	struct db *db = &a->db[TARGET_AUTH];
 	struct audit_args args;
@@ -246,7 +246,7 @@ int accountability_audit(struct admin *a, int argc, char **argv)
 	return 0;
 }
 
-int accountability_prune(struct admin *a)
+int admin_audit_prune(struct admin *a)
 {
 	struct db *db = &a->db[TARGET_AUTH];
 	long deleted = 0;
