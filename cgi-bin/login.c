@@ -13,13 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "audit_query.h"
 #include "auth.h"
+#include "auth_events.h"
 #include "credentials.h"
 #include "json.h"
 #include "log.h"
-#include "metrics.h"
 #include "password.h"
 #include "serve.h"
 #include "sessions.h"
@@ -36,54 +35,6 @@ static void answer_bad_credentials(struct http_resp *resp)
 	http_resp_error(resp, 401, "invalid_credentials", "The username or password is incorrect.");
 }
 
-/* ---- the audit log ------------------------------------------------------- */
-
-/* One audit row for req, in whatever transaction is open. */
-static enum db_status record(struct app *app, const struct http_req *req, const char *event,
-                             const char *outcome, const char *actor, const char *target,
-                             const cJSON *detail)
-{
-	struct audit_event ev = {event, outcome, actor, target, NULL, NULL, detail};
-
-	audit_from_req(&ev, req);
-	return audit_record(&app->auth_db, &ev);
-}
-
-/*
- * A refused attempt: the throttle's failure count (when key is not NULL) and
- * the audit row commit together. The failure answer does not depend on it;
- * an error is logged and returned.
- */
-static enum db_status record_failure(struct app *app, const struct http_req *req, const char *key,
-                                     const char *event, const char *outcome, const char *target)
-{
-	enum db_status st = db_begin(&app->auth_db);
-
-	if (strcmp(event, "login") == 0)
-		metrics_login("password", outcome);
-	if (st == DB_OK && key != NULL)
-		st = throttle_record_failure(&app->auth_db, app->cfg, key, req->remote_addr);
-	if (st == DB_OK)
-		st = record(app, req, event, outcome, NULL, target, NULL);
-	if (st == DB_OK)
-		st = db_commit(&app->auth_db);
-	if (st != DB_OK)
-		db_rollback(&app->auth_db);
-	return st;
-}
-
-/* The throttle gate of lib/throttle, with a row for the attempts it refuses (429). */
-static bool throttle_passes(struct app *app, const struct http_req *req, const struct user *u,
-                            const char *name, const char *what, const char *event, char **key,
-                            struct http_resp *resp)
-{
-	if (throttle_allows(&app->auth_db, app->cfg, req, u, name, what, key, resp))
-		return true;
-	if (resp->status == 429)
-		record_failure(app, req, NULL, event, "too_many_attempts", u != NULL ? u->id : name);
-	return false;
-}
-
 /* ---- POST /api/auth/login --------------------------------------------------- */
 
 static void maybe_prune(struct app *app)
@@ -96,40 +47,6 @@ static void maybe_prune(struct app *app)
 		if (sessions_prune(&app->auth_db, PRUNE_BATCH, NULL) != DB_OK)
 			log_warn("pruning expired sessions failed");
 	}
-}
-
-/*
- * last_login (and an upgraded hash), the new session and the audit row
- * commit together. must_change_password is not a failure: the row says ok.
- */
-static enum db_status start_login(struct app *app, const struct http_req *req, struct user *u,
-                                  const char *new_hash, char **token)
-{
-	cJSON *detail = cJSON_CreateObject();
-	enum db_status st = DB_ERROR;
-
-	*token = NULL;
-	if (detail == NULL || cJSON_AddStringToObject(detail, "method", "password") == NULL ||
-	    (u->must_change_password &&
-	     cJSON_AddTrueToObject(detail, "must_change_password") == NULL))
-		goto out;
-	if ((st = db_begin(&app->auth_db)) != DB_OK)
-		goto out;
-	st = users_record_login(&app->auth_db, u, new_hash);
-	if (st == DB_OK)
-		st = auth_session_start(app, u, req, "password", token);
-	if (st == DB_OK)
-		st = record(app, req, "login", "ok", u->id, u->id, detail);
-	if (st == DB_OK)
-		st = db_commit(&app->auth_db);
-	if (st != DB_OK) {
-		db_rollback(&app->auth_db);
-		util_free_secret(*token);
-		*token = NULL;
-	}
-out:
-	cJSON_Delete(detail);
-	return st;
 }
 
 /*
@@ -154,7 +71,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	if (!throttle_passes(app, req, found ? &u : NULL, c.username, "login", "login", &key, resp))
+	if (!auth_events_throttle(app, req, found ? &u : NULL, c.username, "login", "login", &key, resp))
 		goto out;
 
 	if (found && u.hashed_password != NULL) {
@@ -165,8 +82,8 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	}
 	if (!ok) {
 		/* A failure that cannot be counted is not answered as a plain failure. */
-		st = record_failure(app, req, key, "login", "invalid_credentials",
-		                    found ? u.id : c.username);
+		st = auth_events_failure(app, req, key, "login", "invalid_credentials",
+		                         found ? u.id : c.username);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
 			goto out;
@@ -180,7 +97,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	}
 	if (!u.is_active) {
 		log_info("login refused: user %s is disabled", u.id);
-		record_failure(app, req, NULL, "login", "account_disabled", u.id);
+		auth_events_failure(app, req, NULL, "login", "account_disabled", u.id);
 		http_resp_error(resp, 403, "account_disabled", "This account is disabled.");
 		goto out;
 	}
@@ -189,14 +106,13 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		/* A failed re-hash only postpones the upgrade to the next sign-in. */
 		new_hash = password_hash_new(c.password, strlen(c.password), cfg->bcrypt_cost);
 	}
-	st = start_login(app, req, &u, new_hash, &token);
+	st = auth_events_login(app, req, &u, new_hash, &token);
 	if (st == DB_OK)
 		st = throttle_clear(&app->auth_db, key);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	metrics_login("password", "ok");
 	if (auth_answer_login(app, &u, token, resp) == 0)
 		log_info("login of user %s%s", u.id, new_hash != NULL ? " (password re-hashed)" : "");
 	maybe_prune(app);
@@ -224,15 +140,8 @@ static void handle_logout(struct app *app, const struct http_req *req, struct ht
 			                "A cookie-authenticated request must come from this site's origin.");
 			goto out;
 		}
-		st = db_begin(&app->auth_db);
-		if (st == DB_OK)
-			st = sessions_revoke(&app->auth_db, user_id, jti);
-		if (st == DB_OK)
-			st = record(app, req, "logout", "ok", user_id, user_id, NULL);
-		if (st == DB_OK)
-			st = db_commit(&app->auth_db);
+		st = auth_events_logout(app, req, user_id, jti);
 		if (st != DB_OK) {
-			db_rollback(&app->auth_db);
 			app_answer_db_error(resp, st);
 			goto out;
 		}
@@ -271,13 +180,13 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	}
 
 	/* Guessing the current password with a stolen session counts like guessing at login. */
-	if (!throttle_passes(app, req, &ctx.user, ctx.user.username, "password change",
-	                     "password_change", &key, resp))
+	if (!auth_events_throttle(app, req, &ctx.user, ctx.user.username, "password change",
+	                          "password_change", &key, resp))
 		goto out;
 	if (ctx.user.hashed_password != NULL &&
 	    !password_verify(p.current, strlen(p.current), ctx.user.hashed_password)) {
-		st = record_failure(app, req, key, "password_change", "invalid_credentials",
-		                    ctx.user.id);
+		st = auth_events_failure(app, req, key, "password_change", "invalid_credentials",
+		                         ctx.user.id);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
 			goto out;
@@ -334,50 +243,27 @@ static void handle_sessions_list(struct app *app, const struct http_req *req,
 	auth_ctx_cleanup(&ctx);
 }
 
-/* Ending sessions and its audit row commit together. */
+/* Ending sessions and their audit row commit together (lib/auth_events). */
 static void handle_session_end(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	struct auth_ctx ctx;
 	bool found = false, was_current = false;
-	cJSON *detail = cJSON_CreateObject();
 	enum db_status st;
 
 	if (!auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
-		goto done;
-	if (detail == NULL || cJSON_AddStringToObject(detail, "scope", "one") == NULL) {
-		app_answer_db_error(resp, DB_ERROR);
-		goto out;
-	}
-	st = db_begin(&app->auth_db);
-	if (st == DB_OK)
-		st = sessions_end_one(&app->auth_db, ctx.user.id, req->param, ctx.jti, &found,
-		                      &was_current);
-	if (st == DB_OK && found) {
-		if (cJSON_AddStringToObject(detail, "session", req->param) == NULL ||
-		    cJSON_AddBoolToObject(detail, "current", was_current) == NULL)
-			st = DB_ERROR;
-		else
-			st = record(app, req, "session_end", "ok", ctx.user.id, ctx.user.id, detail);
-	}
-	if (st == DB_OK)
-		st = db_commit(&app->auth_db);
-	if (st != DB_OK) {
-		db_rollback(&app->auth_db);
+		return;
+	st = auth_events_end_session(app, req, ctx.user.id, ctx.jti, req->param, &found, &was_current);
+	if (st != DB_OK)
 		app_answer_db_error(resp, st);
-		goto out;
-	}
-	if (!found) {
+	else if (!found)
 		http_resp_error(resp, 404, "not_found", "You have no live session with this id.");
-		goto out;
+	else {
+		log_info("user %s ended a session%s", ctx.user.id, was_current ? " (the current one)" : "");
+		if (was_current)
+			auth_clear_cookie(app, resp);
+		http_resp_empty(resp, 204);
 	}
-	log_info("user %s ended a session%s", ctx.user.id, was_current ? " (the current one)" : "");
-	if (was_current)
-		auth_clear_cookie(app, resp);
-	http_resp_empty(resp, 204);
-out:
 	auth_ctx_cleanup(&ctx);
-done:
-	cJSON_Delete(detail);
 }
 
 static void handle_sessions_end_others(struct app *app, const struct http_req *req,
@@ -385,101 +271,40 @@ static void handle_sessions_end_others(struct app *app, const struct http_req *r
 {
 	struct auth_ctx ctx;
 	long ended = 0;
-	cJSON *detail = cJSON_CreateObject();
 	enum db_status st;
 
 	if (!auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
-		goto done;
-	st = detail != NULL && cJSON_AddStringToObject(detail, "scope", "others") != NULL
-	         ? db_begin(&app->auth_db)
-	         : DB_ERROR;
-	if (st == DB_OK)
-		st = sessions_end_others(&app->auth_db, ctx.user.id, ctx.jti, &ended);
-	if (st == DB_OK)
-		st = cJSON_AddNumberToObject(detail, "sessions_ended", (double)ended) != NULL
-		         ? record(app, req, "session_end", "ok", ctx.user.id, ctx.user.id, detail)
-		         : DB_ERROR;
-	if (st == DB_OK)
-		st = db_commit(&app->auth_db);
-	if (st != DB_OK) {
-		db_rollback(&app->auth_db);
+		return;
+	st = auth_events_end_others(app, req, ctx.user.id, ctx.jti, &ended);
+	if (st != DB_OK)
 		app_answer_db_error(resp, st);
-		goto out;
+	else {
+		log_info("user %s ended %ld other session(s)", ctx.user.id, ended);
+		http_resp_empty(resp, 204);
 	}
-	log_info("user %s ended %ld other session(s)", ctx.user.id, ended);
-	http_resp_empty(resp, 204);
-out:
 	auth_ctx_cleanup(&ctx);
-done:
-	cJSON_Delete(detail);
 }
 
 /* ---- GET /api/admin/audit --------------------------------------------------- */
 
-/* An optional query parameter: 1 when given (and valid), 0 when absent, -1 with a 400 in resp. */
-static int query_id(const struct http_req *req, const char *name, char **out,
-                    struct http_resp *resp)
-{
-	long long v;
-	char *end;
-	int got = http_query_get(req, name, out);
-
-	if (got == 0)
-		return 0;
-	if (got == 1 && (*out)[0] >= '1' && (*out)[0] <= '9') {
-		v = strtoll(*out, &end, 10);
-		if (*end == '\0' && v > 0 && v < (1LL << 53))
-			return 1;
-	}
-	http_resp_error(resp, 400, "invalid_request", "An id parameter must be a positive integer.");
-	return -1;
-}
-
 static void handle_audit_list(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
-	static const char *const allowed[] = {"event", "user_id", "before_id", "limit", NULL};
-	struct audit_filter f = {.limit = AUDIT_QUERY_LIMIT_DEFAULT};
+	struct audit_params params;
 	struct auth_ctx ctx;
-	char *event = NULL, *user_id = NULL, *before_id = NULL, *limit = NULL;
-	const char *q = req->query != NULL ? req->query : "";
+	const char *detail;
 	enum db_status st;
 	cJSON *body = NULL;
-	int got;
 
 	if (!auth_require(app, req, resp, ROLE_ADMIN, 0, &ctx))
 		return;
-	if (http_form_has_unknown(q, strlen(q), allowed)) {
-		http_resp_error(resp, 400, "invalid_request",
-		                "Only event, user_id, before_id and limit may be given, once each.");
-		goto out;
-	}
-	if ((got = http_query_get(req, "event", &event)) == -1 ||
-	    (got == 1 && (event[0] == '\0' || strlen(event) > 32))) {
-		http_resp_error(resp, 400, "invalid_request", "event must be an event name.");
-		goto out;
-	}
-	if (query_id(req, "user_id", &user_id, resp) == -1 ||
-	    query_id(req, "before_id", &before_id, resp) == -1)
-		goto out;
-	if ((got = http_query_get(req, "limit", &limit)) != 0 &&
-	    (got == -1 || util_parse_long(limit, 1, AUDIT_QUERY_LIMIT_MAX, &f.limit) == -1)) {
-		http_resp_error(resp, 400, "invalid_request", "limit must be an integer from 1 to 200.");
-		goto out;
-	}
-	f.event = event;
-	f.user_id = user_id;
-	f.before_id = before_id;
-	body = audit_query_json_new(&app->auth_db, &f, &st);
-	if (body == NULL)
+	if (audit_params_parse(req, &params, &detail) == -1)
+		http_resp_error(resp, 400, "invalid_request", detail);
+	else if ((body = audit_query_json_new(&app->auth_db, &params.filter, &st)) == NULL)
 		app_answer_db_error(resp, st);
 	else
 		http_resp_json(resp, 200, body);
-out:
 	cJSON_Delete(body);
-	free(event);
-	free(user_id);
-	free(before_id);
-	free(limit);
+	audit_params_cleanup(&params);
 	auth_ctx_cleanup(&ctx);
 }
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "auth.h"
+#include "auth_events.h"
 #include "discord.h"
 #include "log.h"
 #include "metrics.h"
@@ -115,47 +115,6 @@ static void answer_failure(struct http_resp *resp, const struct config *cfg, boo
 		http_resp_error(resp, 500, "internal_error", "The redirect could not be built.");
 }
 
-/*
- * The session and its audit row (discord_login, or discord_link for a link
- * flow) commit together with whatever the open transaction holds.
- */
-static enum oauth_result commit_sign_in(struct app *app, const struct http_req *req,
-                                        const struct user *u, const struct discord_user *du,
-                                        bool link, char **session)
-{
-	struct audit_event ev = {link ? "discord_link" : "discord_login", "ok", u->id, u->id,
-	                         NULL, NULL, NULL};
-	cJSON *detail = cJSON_CreateObject();
-	enum db_status st = DB_ERROR;
-
-	audit_from_req(&ev, req);
-	if (detail != NULL && cJSON_AddStringToObject(detail, "discord_id", du->id) != NULL) {
-		ev.detail = detail;
-		st = auth_session_start(app, u, req, "discord", session);
-	}
-	if (st == DB_OK)
-		st = audit_record(&app->auth_db, &ev);
-	if (st == DB_OK)
-		st = db_commit(&app->auth_db);
-	cJSON_Delete(detail);
-	if (st == DB_OK)
-		return OAUTH_OK;
-	util_free_secret(*session);
-	*session = NULL;
-	return st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
-}
-
-/* A failed sign-in or link gets its row too (on its own: nothing changed). */
-static void record_failure(struct app *app, const struct http_req *req, const char *link_user_id,
-                           const struct discord_user *du, enum oauth_result r)
-{
-	struct audit_event ev = {link_user_id != NULL ? "discord_link" : "discord_login",
-	                         oauth_answer(r)->code, link_user_id, du->id, NULL, NULL, NULL};
-
-	audit_from_req(&ev, req);
-	audit_record(&app->auth_db, &ev);
-}
-
 static void handle_callback(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	struct worker *w = app->program;
@@ -223,7 +182,8 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	}
 	if (r == OAUTH_OK)
-		r = commit_sign_in(app, req, &u, &du, pending.link_user_id != NULL, &session);
+		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,
+		                               &session);
 	if (r != OAUTH_OK) {
 		db_rollback(&app->auth_db);
 		goto out;
@@ -243,7 +203,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 out:
 	metrics_login("discord", oauth_answer(r)->code);
 	if (r != OAUTH_OK) {
-		record_failure(app, req, pending.link_user_id, &du, r);
+		auth_events_discord_failure(app, req, pending.link_user_id, &du, r);
 		answer_failure(resp, cfg, json, r);
 	}
 	/* The flow is over whichever way it ended. */

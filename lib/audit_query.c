@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json.h"
 #include "util.h"
@@ -99,4 +100,61 @@ enum db_status audit_prune(struct db *db, long days, long *deleted)
 		*deleted = 0;
 	PQclear(res);
 	return st;
+}
+
+/* An optional positive id: 1 given and valid, 0 absent, -1 malformed. */
+static int query_id(const struct http_req *req, const char *name, char **out)
+{
+	long long v;
+	char *end;
+	int got = http_query_get(req, name, out);
+
+	if (got != 1)
+		return got;
+	if ((*out)[0] < '1' || (*out)[0] > '9')
+		return -1;
+	v = strtoll(*out, &end, 10);
+	return *end == '\0' && v > 0 && v < (1LL << 53) ? 1 : -1;
+}
+
+int audit_params_parse(const struct http_req *req, struct audit_params *p, const char **detail)
+{
+	static const char *const allowed[] = {"event", "user_id", "before_id", "limit", NULL};
+	const char *q = req->query != NULL ? req->query : "";
+	int got;
+
+	memset(p, 0, sizeof *p);
+	p->filter.limit = AUDIT_QUERY_LIMIT_DEFAULT;
+	if (http_form_has_unknown(q, strlen(q), allowed)) {
+		*detail = "Only event, user_id, before_id and limit may be given, once each.";
+		return -1;
+	}
+	if ((got = http_query_get(req, "event", &p->event)) == -1 ||
+	    (got == 1 && (p->event[0] == '\0' || strlen(p->event) > 32))) {
+		*detail = "event must be an event name.";
+		return -1;
+	}
+	if (query_id(req, "user_id", &p->user_id) == -1 ||
+	    query_id(req, "before_id", &p->before_id) == -1) {
+		*detail = "user_id and before_id must be positive integers.";
+		return -1;
+	}
+	if ((got = http_query_get(req, "limit", &p->limit)) != 0 &&
+	    (got == -1 || util_parse_long(p->limit, 1, AUDIT_QUERY_LIMIT_MAX, &p->filter.limit) == -1)) {
+		*detail = "limit must be an integer from 1 to 200.";
+		return -1;
+	}
+	p->filter.event = p->event;
+	p->filter.user_id = p->user_id;
+	p->filter.before_id = p->before_id;
+	return 0;
+}
+
+void audit_params_cleanup(struct audit_params *p)
+{
+	free(p->event);
+	free(p->user_id);
+	free(p->before_id);
+	free(p->limit);
+	memset(p, 0, sizeof *p);
 }

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "db.h"
+#include "http.h"
 
 #define AUDIT_QUERY_LIMIT_DEFAULT 50
 #define AUDIT_QUERY_LIMIT_MAX 200
@@ -30,6 +31,20 @@ struct audit_filter {
  * follow, else null>}. Caller cJSON_Delete()s; NULL with *st saying why.
  */
 cJSON *audit_query_json_new(struct db *, const struct audit_filter *, enum db_status *st);
+
+/* GET /api/admin/audit's query string as a filter; the strings are owned here. */
+struct audit_params {
+	struct audit_filter filter;
+	char *event, *user_id, *before_id, *limit;
+};
+
+/*
+ * event, user_id, before_id (positive integers) and limit (1..200, default
+ * 50), each at most once and nothing else: 0, or -1 with *detail the 400's
+ * sentence. Clean up with audit_params_cleanup either way.
+ */
+int audit_params_parse(const struct http_req *, struct audit_params *, const char **detail);
+void audit_params_cleanup(struct audit_params *);
 
 /* Deletes events older than days days; how many into *deleted. */
 enum db_status audit_prune(struct db *, long days, long *deleted);
