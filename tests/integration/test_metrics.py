@@ -221,12 +221,18 @@ def reload_nginx(stack):
                     "-e", str(ngdir / "error.log"), "-s", "reload"], check=True)
 
 
-def test_other_addresses_are_refused_unless_allowed(stack):
+@pytest.mark.parametrize("where", ["conf/nginx/local", "local"])
+def test_other_addresses_are_refused_unless_allowed(stack, where):
+    """The allow-list file as API.md names it (conf/nginx/local/, through the conf/
+    folder beside nginx.conf) and beside the deployment's other local/ files."""
     for program in [*PROGRAMS, "nonexistent"]:
         status, ctype, body = get_from(stack, "127.0.0.2", f"/metrics/{program}")
         assert status == 403, (program, status, body)
         assert ctype.startswith("application/json") and '"error":"forbidden"' in body
-    allow = stack.dir / "nginx" / "local" / "metrics_allow.conf"
+    folder = stack.dir / "nginx" / where
+    folder.mkdir(exist_ok=True)
+    allow = folder / "metrics_allow.conf"
+    assert not allow.exists()
     allow.write_text("allow 127.0.0.2;\n")
     try:
         reload_nginx(stack)
