@@ -14,7 +14,7 @@
 # VARIANT=asan (set by `make asan`) puts every output under build/asan/ instead.
 
 PROGRAMS  := login oauth-callback me members
-PKGS      := libpq libcjson libcurl libcrypto fcgi libcrypt
+PKGS      := libpq libcjson libcurl libcrypto fcgi libcrypt liboath
 PYTHON    ?= /usr/bin/python3
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -73,7 +73,10 @@ $(LIBFAROUT): $(LIB_OBJ)
 
 $(OUT)/cgi-bin/%: $(OBJDIR)/cgi-bin/%.o $(LIBFAROUT)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFAROUT) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBFAROUT) $(PKG_LIBS)
+
+# The login program's second file: two-factor sign-in.
+$(OUT)/cgi-bin/login: $(OBJDIR)/cgi-bin/login_totp.o
 
 ADMIN_SRC := $(sort $(wildcard db/*.c))
 $(OUT)/db/farout-admin: $(ADMIN_SRC:%.c=$(OBJDIR)/%.o) $(LIBFAROUT)

@@ -2,7 +2,8 @@
  * login — password sign-in, sign-out and password change (API.md
  * "POST /api/auth/login", "/logout", "/password"), the caller's sessions
  * ("Sessions the user can see and end") and the audit log's reader
- * (GET /api/admin/audit).
+ * (GET /api/admin/audit); two-factor sign-in is in login_totp.c, linked into
+ * the same program.
  *
  * Bodies: login takes JSON or a form, password JSON; fields other than the
  * ones named in API.md are ignored, a named field given twice is refused.
@@ -19,6 +20,7 @@
 #include "credentials.h"
 #include "json.h"
 #include "log.h"
+#include "login.h"
 #include "password.h"
 #include "serve.h"
 #include "sessions.h"
@@ -101,6 +103,9 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		http_resp_error(resp, 403, "account_disabled", "This account is disabled.");
 		goto out;
 	}
+	/* TOTP on: the answer is the second step; the failure count stays until it is done. */
+	if (!login_totp_password_step(app, &u, resp))
+		goto out;
 
 	if (password_hash_cost(u.hashed_password) < cfg->bcrypt_cost) {
 		/* A failed re-hash only postpones the upgrade to the next sign-in. */
@@ -195,6 +200,8 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		answer_bad_credentials(resp);
 		goto out;
 	}
+	if (!login_totp_password_change(app, req, &ctx.user, key, resp))
+		goto out;
 
 	hash = password_hash_new(p.next, strlen(p.next), cfg->bcrypt_cost);
 	if (hash == NULL) {
@@ -318,12 +325,18 @@ int main(int argc, char **argv)
 		{"DELETE", "/api/auth/sessions", handle_sessions_end_others, 0, 0},
 		{"DELETE", "/api/auth/sessions/{id}", handle_session_end, 0, 0},
 		{"GET", "/api/admin/audit", handle_audit_list, 0, 0},
+		{"POST", "/api/auth/login/totp", handle_login_totp, ROUTE_BODY_JSON, LOGIN_BODY_MAX},
+		{"GET", "/api/auth/totp", handle_totp_status, 0, 0},
+		{"POST", "/api/auth/totp/setup", handle_totp_setup, 0, 0},
+		{"POST", "/api/auth/totp/enable", handle_totp_enable, ROUTE_BODY_JSON, 0},
+		{"POST", "/api/auth/totp/disable", handle_totp_disable, ROUTE_BODY_JSON, 0},
 	};
 	static const struct program prog = {
 		.name = "login",
 		.routes = routes,
 		.nroutes = UTIL_ARRAY_LEN(routes),
 		.config_needs = CONFIG_NEED_DB | CONFIG_NEED_JWT,
+		.init = login_totp_init,
 	};
 
 	return serve_main(&prog, argc, argv);

@@ -268,6 +268,40 @@ static int load_log(struct loader *l, struct config *cfg)
 	return 0;
 }
 
+/* TOTP_KEY: optional; when set, exactly 32 bytes in base64 (`openssl rand -base64 32`). */
+static int load_totp_key(struct loader *l, struct config *cfg)
+{
+	const char *v = get("TOTP_KEY");
+	char *url = NULL;
+	unsigned char *key = NULL;
+	size_t n, keylen = 0;
+	int rc = 0;
+
+	if (v == NULL)
+		return 0;
+	n = strlen(v);
+	url = strdup(v);
+	if (url == NULL)
+		return fail(l, "TOTP_KEY", "could not be copied (out of memory)");
+	/* Standard base64 (+/ and = padding) or base64url, one canonical spelling. */
+	while (n > 0 && url[n - 1] == '=')
+		url[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		url[i] = url[i] == '+' ? '-' : url[i] == '/' ? '_' : url[i];
+	if (util_b64url_decode_new(url, n, &key, &keylen) == -1 || keylen != 32)
+		rc = fail(l, "TOTP_KEY", "must be 32 random bytes in base64 (`openssl rand -base64 32`)");
+	else {
+		cfg->totp_key = key;
+		key = NULL;
+	}
+	util_free_secret(url);
+	if (key != NULL) {
+		util_wipe(key, keylen);
+		free(key);
+	}
+	return rc;
+}
+
 int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 {
 	struct loader l = {err, errlen, false};
@@ -285,10 +319,12 @@ int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 	load_long(&l, "LOGIN_WINDOW_SECONDS", 900, 1, 7 * 86400, &cfg->login_window_seconds);
 	load_log(&l, cfg);
 	load_long(&l, "AUDIT_RETENTION_DAYS", 365, 1, 36500, &cfg->audit_retention_days);
+	load_totp_key(&l, cfg);
 
 	wipe_env("JWT_SECRET");
 	wipe_env("JWT_SECRET_PREVIOUS");
 	wipe_env("DISCORD_CLIENT_SECRET");
+	wipe_env("TOTP_KEY");
 	if (l.failed) {
 		config_cleanup(cfg);
 		return -1;
@@ -322,6 +358,7 @@ void config_cleanup(struct config *cfg)
 	free(cfg->discord_redirect_uri);
 	free(cfg->discord_api_base);
 	free(cfg->discord_authorize_url);
+	free_secret_bytes(cfg->totp_key, 32);
 	memset(cfg, 0, sizeof *cfg);
 }
 

@@ -60,6 +60,9 @@ struct config {
 	enum log_target log_target;
 	enum log_level log_level;
 	long audit_retention_days; /* farout-admin prune deletes older audit events */
+
+	/* TOTP_KEY: 32 bytes (AES-256) for the TOTP secrets; NULL when unset (TOTP routes 503). */
+	unsigned char *totp_key;
 };
 
 int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen);
