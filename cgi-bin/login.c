@@ -25,6 +25,7 @@
 #include "serve.h"
 #include "sessions.h"
 #include "throttle.h"
+#include "totp_store.h"
 #include "util.h"
 
 #define LOGIN_BODY_MAX (16 * 1024)
@@ -48,6 +49,8 @@ static void maybe_prune(struct app *app)
 			log_warn("pruning expired login_attempts failed");
 		if (sessions_prune(&app->auth_db, PRUNE_BATCH, NULL) != DB_OK)
 			log_warn("pruning expired sessions failed");
+		if (totp_store_prune(&app->auth_db, PRUNE_BATCH, NULL) != DB_OK)
+			log_warn("pruning expired mfa_tokens failed");
 	}
 }
 

@@ -27,6 +27,7 @@
 #include "password.h"
 #include "sessions.h"
 #include "throttle.h"
+#include "totp_store.h"
 #include "util.h"
 
 #define PROG "farout-admin"
@@ -538,6 +539,36 @@ static int cmd_user_list(struct admin *a, const struct args *args)
 	return 0;
 }
 
+/* ---- totp-reset ------------------------------------------------------------------ */
+
+/* For a lost phone: the user signs in with the password alone again and may set up anew. */
+static int cmd_user_totp_reset(struct admin *a, const struct args *args)
+{
+	struct db *db = &a->db[TARGET_AUTH];
+	char id[24];
+	bool removed = false;
+	enum db_status st;
+	int rc, exists;
+
+	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0)
+		return rc;
+	exists = admin_table_exists(db, "user_totp");
+	if (exists < 0)
+		return 1;
+	if (exists == 0)
+		return admin_fail("%s has no user_totp table; run `farout-admin migrate up` first",
+		                  admin_db_name(db));
+	st = totp_store_remove(db, id, &removed);
+	if (st != DB_OK)
+		return admin_db_failed(db, st, "turning two-factor sign-in off");
+	if (removed)
+		printf("✓ two-factor sign-in of \"%s\" turned off (secret and recovery codes deleted)\n",
+		       args->name);
+	else
+		printf("✓ \"%s\" had no two-factor sign-in; nothing to do\n", args->name);
+	return 0;
+}
+
 /* ---- prune -------------------------------------------------------------------- */
 
 /*
@@ -552,6 +583,7 @@ static const struct {
 	{"sessions", sessions_prune},
 	{"login_attempts", throttle_prune},
 	{"oauth_states", oauth_states_prune},
+	{"mfa_tokens", totp_store_prune},
 };
 
 static int cmd_prune(struct admin *a, const struct args *args)
@@ -629,6 +661,7 @@ static const struct command commands[] = {
 	{"audit", NULL, 0, 0, false, AUTH, cmd_audit,
 	 "audit [--user NAME] [--event E] [--since YYYY-MM-DD] [--limit N]",
 	 admin_audit_usage},
+	{"user", "totp-reset", 1, 0, false, AUTH, cmd_user_totp_reset, "user totp-reset NAME", NULL},
 	{"prune", NULL, 0, 0, false, AUTH, cmd_prune, "prune", NULL},
 	{"members", NULL, 0, 0, false, APP, cmd_members,
 	 "members list | set-rank DISCORD_ID RANK | import FILE.json", admin_members_usage},
@@ -658,8 +691,10 @@ static void print_help(void)
 	      "  user logout NAME        end every session of the user\n"
 	      "  audit [--user NAME] [--event E] [--since YYYY-MM-DD] [--limit N]\n"
 	      "                          security events, newest first (50 unless N)\n"
-	      "  prune                   delete expired sessions, login counters and OAuth states,\n"
-	      "                          and audit events older than AUDIT_RETENTION_DAYS (365)\n"
+	      "  user totp-reset NAME    turn the user's two-factor sign-in off (a lost phone)\n"
+	      "  prune                   delete expired sessions, login counters, OAuth states,\n"
+	      "                          two-factor sign-ins in progress, and audit events\n"
+	      "                          older than AUDIT_RETENTION_DAYS (365)\n"
 	      "\n"
 	      "Member roster (farout.members):\n"
 	      "  members list            discord_id, rank, display_name (tab-separated)\n"

@@ -238,11 +238,11 @@ enum db_status totp_store_mfa_consume(struct db *db, const char *token_hash, con
 	return st;
 }
 
-void totp_store_prune(struct db *db)
+static const char prune_sql[] =
+	"DELETE FROM mfa_tokens WHERE token_hash = ANY (ARRAY("
+	"SELECT token_hash FROM mfa_tokens WHERE expires_at < now() LIMIT $1::bigint))";
+
+enum db_status totp_store_prune(struct db *db, const char *batch, long *deleted)
 {
-	if (db_run(db,
-	           "DELETE FROM mfa_tokens WHERE token_hash = ANY (ARRAY("
-	           "SELECT token_hash FROM mfa_tokens WHERE expires_at < now() LIMIT 500))",
-	           0, NULL) != DB_OK)
-		log_warn("pruning expired mfa_tokens failed");
+	return db_run_count(db, prune_sql, 1, &batch, deleted); /* LIMIT NULL is no limit */
 }

@@ -73,7 +73,7 @@ enum db_status totp_store_mfa_user(struct db *, const char *token_hash, char **u
 /* Deletes a live pending step of user_id; *consumed false when it was gone already. */
 enum db_status totp_store_mfa_consume(struct db *, const char *token_hash, const char *user_id,
                                       bool *consumed);
-/* Deletes a bounded batch of expired pending steps; errors are logged, never fatal. */
-void totp_store_prune(struct db *);
+/* Deletes expired pending sign-ins: at most batch rows, all when NULL; how many into *deleted (may be NULL). */
+enum db_status totp_store_prune(struct db *, const char *batch, long *deleted);
 
 #endif

@@ -24,6 +24,7 @@ chosen by Stack's arguments; the default is the one above:
 """
 
 import atexit
+import base64
 import os
 import threading
 import re
@@ -271,6 +272,8 @@ class Stack:
             "DISCORD_API_BASE": self.fake.api_base,
             "DISCORD_AUTHORIZE_URL": self.fake.authorize_url,
             "DISCORD_TIMEOUT_MS": "2000",
+            # Two-factor sign-in (issue 15): 32 random bytes, base64.
+            "TOTP_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         })
 
         migrated = self.admin("migrate", "up")

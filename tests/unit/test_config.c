@@ -21,7 +21,7 @@ static const char *const variables[] = {
 	"JWT_EXPIRATION_DAYS", "JWT_ISSUER", "PUBLIC_URL", "DISCORD_CLIENT_ID",
 	"DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI", "DISCORD_API_BASE",
 	"DISCORD_AUTHORIZE_URL", "DISCORD_TIMEOUT_MS", "BCRYPT_COST", "LOGIN_MAX_FAILURES",
-	"LOGIN_WINDOW_SECONDS", "LOG_TARGET", "LOG_LEVEL",
+	"LOGIN_WINDOW_SECONDS", "LOG_TARGET", "LOG_LEVEL", "TOTP_KEY",
 };
 
 /* config_load wipes the secret it read from the environment: put it back before each load. */
@@ -251,6 +251,44 @@ static void test_secret_length(void **state)
 	assert_refused(CONFIG_NEED_JWT, "JWT_SECRET_PREVIOUS", short31);
 }
 
+/* TOTP_KEY: unset is fine (TOTP off); set, it must be 32 bytes of base64, either alphabet. */
+static void test_totp_key(void **state)
+{
+	/* 32 bytes 0x00..0x1f in standard base64, and the same in base64url without padding. */
+	static const char std[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+	static const char url[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+	static const char *const bad[] = {
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxw=",     /* 29 bytes */
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gIQ==", /* 34 bytes */
+		"not base64 at all, but long enough to be 32 bytes",
+		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=", /* non-zero unused bits */
+	};
+	unsigned char expect[32];
+	struct config cfg;
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		expect[i] = (unsigned char)i;
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_null(cfg.totp_key);
+	config_cleanup(&cfg);
+	for (int v = 0; v < 2; v++) {
+		reset_secret();
+		setenv("TOTP_KEY", v == 0 ? std : url, 1);
+		assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+		assert_non_null(cfg.totp_key);
+		assert_memory_equal(cfg.totp_key, expect, 32);
+		/* Wiped from the environment once read. */
+		assert_true(getenv("TOTP_KEY") == NULL || strcmp(getenv("TOTP_KEY"), std) != 0);
+		config_cleanup(&cfg);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		reset_secret();
+		setenv("TOTP_KEY", bad[i], 1);
+		assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, "TOTP_KEY", bad[i]);
+	}
+}
+
 static void test_placeholder_secret_refused(void **state)
 {
 	(void)state;
@@ -363,6 +401,7 @@ int main(void)
 		cmocka_unit_test_setup(test_discord_pairs, valid_environment),
 		cmocka_unit_test_setup(test_redirect_uri_from_public_url, valid_environment),
 		cmocka_unit_test_setup(test_public_url_shape, valid_environment),
+		cmocka_unit_test_setup(test_totp_key, valid_environment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
