@@ -11,7 +11,7 @@ packages=(
 	libcmocka-dev libzxcvbn-dev liboath-dev
 	postgresql postgresql-contrib nginx pgbouncer fcgiwrap spawn-fcgi systemd
 	python3 python3-pytest python3-requests python3-jwt python3-bcrypt python3-psycopg2
-	python3-jsonschema python3-selenium chromium chromium-driver
+	python3-jsonschema python3-selenium python3-cryptography chromium chromium-driver
 	clang libclang-rt-14-dev
 	wrk curl ca-certificates procps util-linux iproute2
 )
