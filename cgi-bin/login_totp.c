@@ -18,13 +18,12 @@
 #include "json.h"
 #include "log.h"
 #include "login.h"
+#include "mfa.h"
 #include "password.h"
 #include "throttle.h"
 #include "totp.h"
 #include "totp_store.h"
 #include "util.h"
-
-#define MFA_TOKEN_BYTES 32
 
 static bool totp_available(const struct app *app, struct http_resp *resp)
 {
@@ -422,55 +421,19 @@ out:
 
 bool login_totp_password_step(struct app *app, const struct user *u, struct http_resp *resp)
 {
-	char hash[TOTP_HASH_HEX + 1];
 	char *token = NULL;
-	cJSON *body = NULL;
-	bool enabled = false, go_on = false;
-	enum db_status st;
+	enum db_status st = mfa_begin(app, u, &token);
 
-	st = totp_store_is_enabled(&app->auth_db, u->id, &enabled);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
-		goto out;
+		return false;
 	}
-	if (!enabled) {
-		go_on = true;
-		goto out;
-	}
-	if (app->cfg->totp_key == NULL) {
-		log_error("login refused: user %s has two-factor sign-in on but TOTP_KEY is not set",
-		          u->id);
-		http_resp_error(resp, 503, "unavailable",
-		                "Two-factor sign-in is not available on this server right now.");
-		goto out;
-	}
-	token = util_random_token_new(MFA_TOKEN_BYTES);
-	if (token == NULL || totp_token_hash(token, hash) == -1) {
-		http_resp_error(resp, 500, "internal_error", "The sign-in could not go on.");
-		goto out;
-	}
-	st = totp_store_mfa_create(&app->auth_db, hash, u->id);
-	if (st != DB_OK) {
-		app_answer_db_error(resp, st);
-		goto out;
-	}
-	body = cJSON_CreateObject();
-	if (body == NULL || cJSON_AddBoolToObject(body, "mfa_required", true) == NULL ||
-	    cJSON_AddStringToObject(body, "mfa_token", token) == NULL ||
-	    http_resp_json(resp, 200, body) == -1) {
-		http_resp_error(resp, 500, "internal_error", "The answer could not be built.");
-		goto out;
-	}
-	log_info("login of user %s: password right, waiting for the second factor", u->id);
-out:
-	if (body != NULL) {
-		cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "mfa_token");
-		if (cJSON_IsString(t))
-			util_wipe(t->valuestring, strlen(t->valuestring));
-		cJSON_Delete(body);
-	}
+	if (token == NULL)
+		return true;
+	if (mfa_answer_json(resp, token) == 0)
+		log_info("login of user %s: password right, waiting for the second factor", u->id);
 	util_free_secret(token);
-	return go_on;
+	return false;
 }
 
 /* ---- POST /api/auth/login/totp --------------------------------------------------- */

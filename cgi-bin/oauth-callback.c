@@ -17,6 +17,7 @@
 #include "discord.h"
 #include "log.h"
 #include "metrics.h"
+#include "mfa.h"
 #include "oauth.h"
 #include "serve.h"
 #include "util.h"
@@ -125,7 +126,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	struct discord_user du = {0};
 	struct user u = {0};
 	char *state = NULL, *binding = NULL, *error = NULL, *code = NULL, *token = NULL;
-	char *session = NULL;
+	char *session = NULL, *mfa = NULL;
 	enum db_status st;
 	int has_error;
 
@@ -177,11 +178,14 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		                : st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	} else {
 		r = oauth_user_sign_in(&app->auth_db, &du, &u);
-		st = r == OAUTH_OK ? db_begin(&app->auth_db) : DB_OK;
+		/* TOTP on: a second step as after a password, no session yet (a link's session passed it). */
+		st = r == OAUTH_OK ? mfa_begin(app, &u, &mfa) : DB_OK;
+		if (st == DB_OK && r == OAUTH_OK && mfa == NULL)
+			st = db_begin(&app->auth_db);
 		if (st != DB_OK)
 			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	}
-	if (r == OAUTH_OK)
+	if (r == OAUTH_OK && mfa == NULL)
 		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,
 		                               &session);
 	if (r != OAUTH_OK) {
@@ -191,6 +195,12 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	/* The member row is derived data: its failure is logged there and repaired next time. */
 	oauth_member_upsert(&app->app_db, &du);
 
+	if (mfa != NULL) {
+		if ((json ? mfa_answer_json(resp, mfa)
+		          : mfa_answer_redirect(resp, cfg->public_url, mfa, pending.next_path)) == -1)
+			r = OAUTH_ERROR;
+		goto out;
+	}
 	if (auth_answer_login(app, &u, session, resp) == -1) {
 		r = OAUTH_ERROR;
 		goto out;
@@ -213,6 +223,7 @@ out:
 	oauth_pending_cleanup(&pending);
 	util_free_secret(token);
 	util_free_secret(session);
+	util_free_secret(mfa);
 	util_free_secret(code);
 	util_free_secret(binding);
 	free(error);

@@ -8,6 +8,8 @@
 #include "log.h"
 #include "util.h"
 
+#define MFA_TOKEN_BYTES 32 /* 256 random bits */
+
 static bool affected_one(PGresult *res)
 {
 	return res != NULL && strcmp(PQcmdTuples(res), "0") != 0 && PQcmdTuples(res)[0] != '\0';
@@ -195,16 +197,28 @@ enum db_status totp_store_use_recovery(struct db *db, const char *user_id, const
 	return st;
 }
 
-enum db_status totp_store_mfa_create(struct db *db, const char *token_hash, const char *user_id)
+enum db_status totp_store_mfa_begin(struct db *db, const char *user_id, char **token)
 {
-	char secs[24];
-	const char *params[3] = {token_hash, user_id, secs};
+	char secs[24], hash[TOTP_HASH_HEX + 1];
+	const char *params[3] = {hash, user_id, secs};
+	enum db_status st;
 
+	*token = util_random_token_new(MFA_TOKEN_BYTES);
+	if (*token == NULL || totp_token_hash(*token, hash) == -1) {
+		util_free_secret(*token);
+		*token = NULL;
+		return DB_ERROR;
+	}
 	snprintf(secs, sizeof secs, "%d", TOTP_MFA_TOKEN_SECONDS);
-	return db_run(db,
-	              "INSERT INTO mfa_tokens (token_hash, user_id, expires_at)"
-	              " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
-	              3, params);
+	st = db_run(db,
+	            "INSERT INTO mfa_tokens (token_hash, user_id, expires_at)"
+	            " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
+	            3, params);
+	if (st != DB_OK) {
+		util_free_secret(*token);
+		*token = NULL;
+	}
+	return st;
 }
 
 enum db_status totp_store_mfa_user(struct db *db, const char *token_hash, char **user_id)

@@ -66,8 +66,12 @@ enum db_status totp_store_use_step(struct db *, const char *user_id, int64_t ste
 enum db_status totp_store_use_recovery(struct db *, const char *user_id, const char *hash,
                                        bool *used);
 
-/* Stores a pending second step of user_id under the hash of its token, for TOTP_MFA_TOKEN_SECONDS. */
-enum db_status totp_store_mfa_create(struct db *, const char *token_hash, const char *user_id);
+/*
+ * Starts the second step of a sign-in of user_id: a new random mfa_token
+ * into *token (caller frees with util_free_secret), stored only as its hash,
+ * for TOTP_MFA_TOKEN_SECONDS.
+ */
+enum db_status totp_store_mfa_begin(struct db *, const char *user_id, char **token);
 /* The user of a live (not expired) pending step, into *user_id (caller frees); NULL when none. */
 enum db_status totp_store_mfa_user(struct db *, const char *token_hash, char **user_id);
 /* Deletes a live pending step of user_id; *consumed false when it was gone already. */

@@ -28,6 +28,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -467,3 +468,44 @@ def test_a_bad_totp_key_stops_the_program(clean):
                           extra_env={"TOTP_KEY": "too-short"})
     assert r.returncode != 0
     assert b"TOTP_KEY" in r.stderr and b"too-short" not in r.stderr
+
+
+# ---- Discord sign-in of an account with TOTP on ------------------------------------------------------------------
+
+def test_discord_sign_in_of_a_totp_account_asks_for_the_code(clean):
+    from test_discord import NELLY_ID, sign_in
+
+    uid, secret, codes, _ = totp_user(clean)
+    clean.sql("auth", "UPDATE users SET discord_id = %s WHERE id = %s", (NELLY_ID, uid))
+    sessions = clean.sql("auth", "SELECT count(*) FROM sessions WHERE user_id = %s", (uid,))
+
+    # JSON mode: the same answer as the password step.
+    r = sign_in(clean)
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"mfa_required", "mfa_token"}
+    assert not any(c.startswith("farout_session=") for c in r.raw.headers.getlist("Set-Cookie"))
+    assert clean.sql("auth", "SELECT count(*) FROM sessions WHERE user_id = %s", (uid,)) == sessions
+    r = second_step(clean, r.json()["mfa_token"], totp(secret, current_step()))
+    assert r.status_code == 200 and r.json()["user"]["id"] == uid
+
+    # Browser mode: to the sign-in page, the token in the fragment only.
+    r = sign_in(clean, json=False, next="/members/me")
+    assert r.status_code == 302
+    m = re.fullmatch(re.escape(clean.public_url) + r"/login#mfa_token=([A-Za-z0-9_-]{43})&next=%2Fmembers%2Fme",
+                     r.headers["Location"])
+    assert m, r.headers["Location"]
+    assert not any(c.startswith("farout_session=") for c in r.raw.headers.getlist("Set-Cookie"))
+    assert second_step(clean, m.group(1), codes[0]).status_code == 200
+
+
+def test_linking_discord_from_a_totp_session_needs_no_second_code(clean):
+    from test_discord import authorize, begin, finish
+
+    _, secret, _, _ = totp_user(clean)
+    browser = requests.Session()
+    r = browser.post(clean.url("/api/auth/login/totp"),
+                     json={"mfa_token": mfa_token(clean, "nelly"), "code": totp(secret, current_step())})
+    assert r.status_code == 200, r.text
+    r = finish(browser, authorize(begin(clean, browser, link="1")))
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == SIGN_IN_KEYS and r.json()["user"]["discord_id"] is not None
