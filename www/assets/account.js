@@ -1,7 +1,7 @@
 // Account page: who you are, Discord linking, password change, sign-out.
 import {
   $, el, api, ApiError, clear, formatDate, getMe, say, quiet, sayError, describe, setBusy,
-  passwordProblem, showPasswordRules,
+  passwordProblem, showPasswordRules, twoFactorCode,
 } from './app.js';
 
 const status = $('#status');
@@ -53,6 +53,8 @@ $('#password-form').addEventListener('submit', async (event) => {
   }
   const body = { new_password: password };
   if (current) body.current_password = current;
+  const code = twoFactorCode($('#password-code'));
+  if (code) body.code = code;
   setBusy(form, true);
   try {
     const res = await api('/api/auth/password', { method: 'POST', body });
@@ -64,6 +66,7 @@ $('#password-form').addEventListener('submit', async (event) => {
   } catch (err) {
     say(out, 'error', err.code === 'invalid_credentials' ? 'The current password is wrong.' : describe(err));
   } finally {
+    $('#password-code').value = '';
     setBusy(form, false);
   }
 });

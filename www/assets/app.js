@@ -75,6 +75,7 @@ const MESSAGES = {
   too_many_attempts: 'Too many attempts. Please wait before you try again.',
   discord_unavailable: 'Discord is not responding right now. Please try again in a moment.',
   unavailable: 'The service is unavailable right now. Please try again in a moment.',
+  invalid_code: 'That code is wrong or was already used. Wait for the next code and try again.',
 };
 
 // Text for a code from the URL (?error=...): only known codes are shown.
@@ -305,3 +306,11 @@ window.addEventListener('pageshow', (event) => {
 });
 
 renderWhoami();
+
+// A two-factor code as typed into input: a TOTP code loses its spaces
+// ("123 456"); a recovery code is sent as typed (the server ignores case,
+// dashes and spaces). '' when empty.
+export function twoFactorCode(input) {
+  const raw = input ? input.value.trim() : '';
+  return /^[0-9][0-9 ]*$/.test(raw) ? raw.replace(/ /g, '') : raw;
+}
