@@ -194,6 +194,18 @@ if [ -z "${JWT_SECRET:-}" ]; then
 	export JWT_SECRET
 fi
 
+# Two-factor sign-in needs TOTP_KEY; one is generated once, like the JWT secret.
+if [ -z "${TOTP_KEY:-}" ]; then
+	if [ ! -s "$var/totp_key" ]; then
+		(umask 077 && openssl rand -base64 32 | tr -d '\n' >"$var/totp_key.tmp")
+		mv -f "$var/totp_key.tmp" "$var/totp_key"
+		say "generated a TOTP key in $var/totp_key (kept for the next runs)"
+	fi
+	chmod 600 "$var/totp_key"
+	TOTP_KEY=$(<"$var/totp_key")
+	export TOTP_KEY
+fi
+
 # --- schema ----------------------------------------------------------------------
 
 say "migrating (farout-admin migrate up)"
