@@ -10,11 +10,6 @@
 
 #define MFA_TOKEN_BYTES 32 /* 256 random bits */
 
-static bool affected_one(PGresult *res)
-{
-	return res != NULL && strcmp(PQcmdTuples(res), "0") != 0 && PQcmdTuples(res)[0] != '\0';
-}
-
 enum db_status totp_store_load(struct db *db, const char *user_id, struct totp_row *row)
 {
 	const char *params[1] = {user_id};
@@ -86,20 +81,19 @@ enum db_status totp_store_set_pending(struct db *db, const char *user_id,
 	char ct[2 * TOTP_SECRET_BYTES + 1], nonce[2 * TOTP_NONCE_BYTES + 1], tag[2 * TOTP_TAG_BYTES + 1];
 	const char *params[4] = {user_id, ct, nonce, tag};
 	enum db_status st;
-	PGresult *res;
+	long rows = 0;
 
 	totp_hex(s->ct, TOTP_SECRET_BYTES, ct);
 	totp_hex(s->nonce, TOTP_NONCE_BYTES, nonce);
 	totp_hex(s->tag, TOTP_TAG_BYTES, tag);
-	res = db_exec(db,
+	st = db_run_count(db,
 	              "INSERT INTO user_totp AS t (user_id, secret_ct, nonce, tag)"
 	              " VALUES ($1, decode($2, 'hex'), decode($3, 'hex'), decode($4, 'hex'))"
 	              " ON CONFLICT (user_id) DO UPDATE SET secret_ct = EXCLUDED.secret_ct,"
 	              "  nonce = EXCLUDED.nonce, tag = EXCLUDED.tag, created_at = now(), last_step = NULL"
 	              " WHERE t.enabled_at IS NULL",
-	              4, params, &st);
-	*stored = st == DB_OK && affected_one(res);
-	PQclear(res);
+	              4, params, &rows);
+	*stored = st == DB_OK && rows > 0;
 	return st;
 }
 
@@ -110,7 +104,7 @@ enum db_status totp_store_enable(struct db *db, const char *user_id, const struc
 	char nonce[2 * TOTP_NONCE_BYTES + 1], stepbuf[24];
 	const char *params[3] = {user_id, nonce, stepbuf};
 	enum db_status st;
-	PGresult *res;
+	long rows = 0;
 
 	*enabled = false;
 	totp_hex(expect->nonce, TOTP_NONCE_BYTES, nonce);
@@ -118,12 +112,11 @@ enum db_status totp_store_enable(struct db *db, const char *user_id, const struc
 	st = db_begin(db);
 	if (st != DB_OK)
 		return st;
-	res = db_exec(db,
-	              "UPDATE user_totp SET enabled_at = now(), last_step = $3::bigint"
-	              " WHERE user_id = $1 AND enabled_at IS NULL AND nonce = decode($2, 'hex')",
-	              3, params, &st);
-	*enabled = st == DB_OK && affected_one(res);
-	PQclear(res);
+	st = db_run_count(db,
+	                  "UPDATE user_totp SET enabled_at = now(), last_step = $3::bigint"
+	                  " WHERE user_id = $1 AND enabled_at IS NULL AND nonce = decode($2, 'hex')",
+	                  3, params, &rows);
+	*enabled = st == DB_OK && rows > 0;
 	if (st == DB_OK && *enabled)
 		st = db_run(db, "DELETE FROM totp_recovery_codes WHERE user_id = $1", 1, params);
 	for (int i = 0; st == DB_OK && *enabled && i < n; i++) {
@@ -144,15 +137,14 @@ enum db_status totp_store_remove(struct db *db, const char *user_id, bool *remov
 {
 	const char *params[1] = {user_id};
 	enum db_status st;
-	PGresult *res;
+	long rows = 0;
 
 	*removed = false;
 	st = db_begin(db);
 	if (st != DB_OK)
 		return st;
-	res = db_exec(db, "DELETE FROM user_totp WHERE user_id = $1", 1, params, &st);
-	*removed = st == DB_OK && affected_one(res);
-	PQclear(res);
+	st = db_run_count(db, "DELETE FROM user_totp WHERE user_id = $1", 1, params, &rows);
+	*removed = st == DB_OK && rows > 0;
 	if (st == DB_OK)
 		st = db_run(db, "DELETE FROM totp_recovery_codes WHERE user_id = $1", 1, params);
 	if (st == DB_OK)
@@ -171,15 +163,14 @@ enum db_status totp_store_use_step(struct db *db, const char *user_id, int64_t s
 	char stepbuf[24];
 	const char *params[2] = {user_id, stepbuf};
 	enum db_status st;
-	PGresult *res;
+	long rows = 0;
 
 	snprintf(stepbuf, sizeof stepbuf, "%lld", (long long)step);
-	res = db_exec(db,
-	              "UPDATE user_totp SET last_step = $2::bigint WHERE user_id = $1"
-	              " AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < $2::bigint)",
-	              2, params, &st);
-	*accepted = st == DB_OK && affected_one(res);
-	PQclear(res);
+	st = db_run_count(db,
+	                  "UPDATE user_totp SET last_step = $2::bigint WHERE user_id = $1"
+	                  " AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < $2::bigint)",
+	                  2, params, &rows);
+	*accepted = st == DB_OK && rows > 0;
 	return st;
 }
 
@@ -187,13 +178,12 @@ enum db_status totp_store_use_recovery(struct db *db, const char *user_id, const
                                        bool *used)
 {
 	const char *params[2] = {user_id, hash};
-	enum db_status st;
-	PGresult *res;
+	long rows = 0;
+	enum db_status st =
+		db_run_count(db, "DELETE FROM totp_recovery_codes WHERE user_id = $1 AND code_hash = $2",
+		             2, params, &rows);
 
-	res = db_exec(db, "DELETE FROM totp_recovery_codes WHERE user_id = $1 AND code_hash = $2", 2,
-	              params, &st);
-	*used = st == DB_OK && affected_one(res);
-	PQclear(res);
+	*used = st == DB_OK && rows > 0;
 	return st;
 }
 
@@ -240,15 +230,13 @@ enum db_status totp_store_mfa_consume(struct db *db, const char *token_hash, con
                                       bool *consumed)
 {
 	const char *params[2] = {token_hash, user_id};
-	enum db_status st;
-	PGresult *res;
+	long rows = 0;
+	enum db_status st = db_run_count(db,
+	                                 "DELETE FROM mfa_tokens WHERE token_hash = $1 AND user_id = $2"
+	                                 " AND expires_at > now()",
+	                                 2, params, &rows);
 
-	res = db_exec(db,
-	              "DELETE FROM mfa_tokens WHERE token_hash = $1 AND user_id = $2"
-	              " AND expires_at > now()",
-	              2, params, &st);
-	*consumed = st == DB_OK && affected_one(res);
-	PQclear(res);
+	*consumed = st == DB_OK && rows > 0;
 	return st;
 }
 
