@@ -105,7 +105,7 @@ test: test-unit test-integration
 test-pgbouncer: deps-checked all
 	FAROUT_PGBOUNCER=1 FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) -m pytest -q -p no:cacheprovider \
 		tests/integration/test_login.py tests/integration/test_me.py tests/integration/test_members.py \
-		tests/integration/test_tokens.py tests/integration/test_password.py
+		tests/integration/test_tokens.py tests/integration/test_password.py tests/integration/test_totp.py
 
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test
