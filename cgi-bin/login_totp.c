@@ -232,6 +232,23 @@ out:
 
 /* ---- POST /api/auth/totp/enable ------------------------------------------------ */
 
+/* Turning it on commits whole or not at all. */
+static enum db_status enable(struct app *app, const char *user_id, const struct totp_sealed *s,
+                             int64_t step, const char *const *hashes, bool *enabled)
+{
+	enum db_status st = db_begin(&app->auth_db);
+
+	*enabled = false;
+	if (st == DB_OK)
+		st = totp_store_enable(&app->auth_db, user_id, s, step, hashes, TOTP_RECOVERY_CODES,
+		                       enabled);
+	if (st == DB_OK && *enabled)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK || !*enabled)
+		db_rollback(&app->auth_db);
+	return st;
+}
+
 static cJSON *recovery_codes_new(const char *user_id, char hashes[][TOTP_HASH_HEX + 1])
 {
 	cJSON *list = cJSON_CreateArray();
@@ -317,8 +334,7 @@ void handle_totp_enable(struct app *app, const struct http_req *req, struct http
 	}
 	for (int i = 0; i < TOTP_RECOVERY_CODES; i++)
 		hash_list[i] = hashes[i];
-	st = totp_store_enable(&app->auth_db, ctx.user.id, &row.sealed, step, hash_list,
-	                       TOTP_RECOVERY_CODES, &enabled);
+	st = enable(app, ctx.user.id, &row.sealed, step, hash_list, &enabled);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -356,12 +372,27 @@ out:
 
 /* ---- POST /api/auth/totp/disable ------------------------------------------------ */
 
+/* Turning it off commits whole or not at all. */
+static enum db_status disable(struct app *app, const char *user_id)
+{
+	enum db_status st = db_begin(&app->auth_db);
+	bool removed = false;
+
+	if (st == DB_OK)
+		st = totp_store_remove(&app->auth_db, user_id, &removed);
+	if (st == DB_OK)
+		st = db_commit(&app->auth_db);
+	if (st != DB_OK)
+		db_rollback(&app->auth_db);
+	return st;
+}
+
 void handle_totp_disable(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	static const char *const fields[] = {"password", "code"};
 	char *in[2] = {NULL, NULL}, *key = NULL;
 	struct auth_ctx ctx;
-	bool enabled, ok, removed;
+	bool enabled, ok;
 	enum db_status st;
 
 	if (!totp_available(app, resp) || !auth_require(app, req, resp, ROLE_MEMBER, 0, &ctx))
@@ -401,7 +432,7 @@ void handle_totp_disable(struct app *app, const struct http_req *req, struct htt
 		refuse_code(app, req, key, ctx.user.id, "TOTP disable", resp);
 		goto out;
 	}
-	st = totp_store_remove(&app->auth_db, ctx.user.id, &removed);
+	st = disable(app, ctx.user.id);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -422,7 +453,7 @@ out:
 bool login_totp_password_step(struct app *app, const struct user *u, struct http_resp *resp)
 {
 	char *token = NULL;
-	enum db_status st = mfa_begin(app, u, &token);
+	enum db_status st = mfa_begin(app, u, "password", &token);
 
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
@@ -480,7 +511,7 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 {
 	static const char *const fields[] = {"mfa_token", "code"};
 	char hash[TOTP_HASH_HEX + 1];
-	char *in[2] = {NULL, NULL}, *user_id = NULL, *key = NULL, *jwt = NULL;
+	char *in[2] = {NULL, NULL}, *user_id = NULL, *method = NULL, *key = NULL, *jwt = NULL;
 	struct user u;
 	bool found = false, token_ok, code_ok;
 	enum db_status st;
@@ -492,7 +523,7 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 		http_resp_error(resp, 500, "internal_error", "The token could not be checked.");
 		goto out;
 	}
-	st = totp_store_mfa_user(&app->auth_db, hash, &user_id);
+	st = totp_store_mfa_user(&app->auth_db, hash, &user_id, &method);
 	if (st == DB_OK && user_id != NULL)
 		st = users_find_by_id(&app->auth_db, user_id, &u, &found);
 	if (st != DB_OK) {
@@ -529,12 +560,13 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 	if (throttle_clear(&app->auth_db, key) != DB_OK)
 		log_warn("could not clear the sign-in failures of user %s", u.id);
 	if (auth_answer_login(app, &u, jwt, resp) == 0)
-		log_info("login of user %s (with a second factor)", u.id);
+		log_info("login of user %s (%s, then a second factor)", u.id, method);
 out:
 	util_free_secret(jwt);
 	util_free_secret(in[0]);
 	util_free_secret(in[1]);
 	free(user_id);
+	free(method);
 	free(key);
 	user_cleanup(&u);
 }

@@ -179,7 +179,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	} else {
 		r = oauth_user_sign_in(&app->auth_db, &du, &u);
 		/* TOTP on: a second step as after a password, no session yet (a link's session passed it). */
-		st = r == OAUTH_OK ? mfa_begin(app, &u, &mfa) : DB_OK;
+		st = r == OAUTH_OK ? mfa_begin(app, &u, "discord", &mfa) : DB_OK;
 		if (st == DB_OK && r == OAUTH_OK && mfa == NULL)
 			st = db_begin(&app->auth_db);
 		if (st != DB_OK)

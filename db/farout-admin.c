@@ -558,9 +558,15 @@ static int cmd_user_totp_reset(struct admin *a, const struct args *args)
 	if (exists == 0)
 		return admin_fail("%s has no user_totp table; run `farout-admin migrate up` first",
 		                  admin_db_name(db));
-	st = totp_store_remove(db, id, &removed);
-	if (st != DB_OK)
+	st = db_begin(db);
+	if (st == DB_OK)
+		st = totp_store_remove(db, id, &removed);
+	if (st == DB_OK)
+		st = db_commit(db);
+	if (st != DB_OK) {
+		db_rollback(db);
 		return admin_db_failed(db, st, "turning two-factor sign-in off");
+	}
 	if (removed)
 		printf("✓ two-factor sign-in of \"%s\" turned off (secret and recovery codes deleted)\n",
 		       args->name);

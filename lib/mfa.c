@@ -8,7 +8,7 @@
 #include "totp_store.h"
 #include "util.h"
 
-enum db_status mfa_begin(struct app *app, const struct user *u, char **token)
+enum db_status mfa_begin(struct app *app, const struct user *u, const char *method, char **token)
 {
 	bool on = false;
 	enum db_status st;
@@ -22,7 +22,7 @@ enum db_status mfa_begin(struct app *app, const struct user *u, char **token)
 		          u->id);
 		return DB_UNAVAILABLE;
 	}
-	return totp_store_mfa_begin(&app->auth_db, u->id, token);
+	return totp_store_mfa_begin(&app->auth_db, u->id, method, token);
 }
 
 int mfa_answer_json(struct http_resp *resp, const char *token)

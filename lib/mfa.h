@@ -15,12 +15,13 @@
 #include "users.h"
 
 /*
- * For user u whose first factor was right: *token NULL when TOTP is off (the
- * sign-in goes on), else a new mfa_token (caller frees with
- * util_free_secret). A user with TOTP on while TOTP_KEY is unset cannot sign
- * in: that is logged and answered DB_UNAVAILABLE (503), like a database down.
+ * For user u whose first factor (method: "password" or "discord") was right:
+ * *token NULL when TOTP is off (the sign-in goes on), else a new mfa_token
+ * (caller frees with util_free_secret). A user with TOTP on while TOTP_KEY
+ * is unset cannot sign in: that is logged and answered DB_UNAVAILABLE (503),
+ * like a database down.
  */
-enum db_status mfa_begin(struct app *, const struct user *u, char **token);
+enum db_status mfa_begin(struct app *, const struct user *u, const char *method, char **token);
 
 /* 200 {"mfa_required": true, "mfa_token": token}. 0, or -1 with a 500 in resp. */
 int mfa_answer_json(struct http_resp *, const char *token);

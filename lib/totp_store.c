@@ -106,12 +106,8 @@ enum db_status totp_store_enable(struct db *db, const char *user_id, const struc
 	enum db_status st;
 	long rows = 0;
 
-	*enabled = false;
 	totp_hex(expect->nonce, TOTP_NONCE_BYTES, nonce);
 	snprintf(stepbuf, sizeof stepbuf, "%lld", (long long)step);
-	st = db_begin(db);
-	if (st != DB_OK)
-		return st;
 	st = db_run_count(db,
 	                  "UPDATE user_totp SET enabled_at = now(), last_step = $3::bigint"
 	                  " WHERE user_id = $1 AND enabled_at IS NULL AND nonce = decode($2, 'hex')",
@@ -124,37 +120,25 @@ enum db_status totp_store_enable(struct db *db, const char *user_id, const struc
 		st = db_run(db, "INSERT INTO totp_recovery_codes (user_id, code_hash) VALUES ($1, $2)", 2,
 		            p);
 	}
-	if (st == DB_OK && *enabled)
-		st = db_commit(db);
-	if (st != DB_OK || !*enabled) {
-		db_rollback(db);
+	if (st != DB_OK)
 		*enabled = false;
-	}
 	return st;
 }
 
 enum db_status totp_store_remove(struct db *db, const char *user_id, bool *removed)
 {
 	const char *params[1] = {user_id};
-	enum db_status st;
 	long rows = 0;
+	enum db_status st =
+		db_run_count(db, "DELETE FROM user_totp WHERE user_id = $1", 1, params, &rows);
 
-	*removed = false;
-	st = db_begin(db);
-	if (st != DB_OK)
-		return st;
-	st = db_run_count(db, "DELETE FROM user_totp WHERE user_id = $1", 1, params, &rows);
 	*removed = st == DB_OK && rows > 0;
 	if (st == DB_OK)
 		st = db_run(db, "DELETE FROM totp_recovery_codes WHERE user_id = $1", 1, params);
 	if (st == DB_OK)
 		st = db_run(db, "DELETE FROM mfa_tokens WHERE user_id = $1", 1, params);
-	if (st == DB_OK)
-		st = db_commit(db);
-	if (st != DB_OK) {
-		db_rollback(db);
+	if (st != DB_OK)
 		*removed = false;
-	}
 	return st;
 }
 
@@ -187,10 +171,11 @@ enum db_status totp_store_use_recovery(struct db *db, const char *user_id, const
 	return st;
 }
 
-enum db_status totp_store_mfa_begin(struct db *db, const char *user_id, char **token)
+enum db_status totp_store_mfa_begin(struct db *db, const char *user_id, const char *method,
+                                    char **token)
 {
 	char secs[24], hash[TOTP_HASH_HEX + 1];
-	const char *params[3] = {hash, user_id, secs};
+	const char *params[4] = {hash, user_id, secs, method};
 	enum db_status st;
 
 	*token = util_random_token_new(MFA_TOKEN_BYTES);
@@ -201,9 +186,9 @@ enum db_status totp_store_mfa_begin(struct db *db, const char *user_id, char **t
 	}
 	snprintf(secs, sizeof secs, "%d", TOTP_MFA_TOKEN_SECONDS);
 	st = db_run(db,
-	            "INSERT INTO mfa_tokens (token_hash, user_id, expires_at)"
-	            " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
-	            3, params);
+	            "INSERT INTO mfa_tokens (token_hash, user_id, expires_at, method)"
+	            " VALUES ($1, $2, now() + $3::integer * interval '1 second', $4)",
+	            4, params);
 	if (st != DB_OK) {
 		util_free_secret(*token);
 		*token = NULL;
@@ -211,17 +196,27 @@ enum db_status totp_store_mfa_begin(struct db *db, const char *user_id, char **t
 	return st;
 }
 
-enum db_status totp_store_mfa_user(struct db *db, const char *token_hash, char **user_id)
+enum db_status totp_store_mfa_user(struct db *db, const char *token_hash, char **user_id,
+                                   char **method)
 {
 	const char *params[1] = {token_hash};
 	enum db_status st;
 	PGresult *res;
 
-	*user_id = NULL;
-	res = db_exec(db, "SELECT user_id FROM mfa_tokens WHERE token_hash = $1 AND expires_at > now()",
+	*user_id = *method = NULL;
+	res = db_exec(db,
+	              "SELECT user_id, method FROM mfa_tokens WHERE token_hash = $1 AND expires_at > now()",
 	              1, params, &st);
-	if (st == DB_OK && PQntuples(res) == 1 && (*user_id = strdup(PQgetvalue(res, 0, 0))) == NULL)
-		st = DB_ERROR;
+	if (st == DB_OK && PQntuples(res) == 1) {
+		*user_id = strdup(PQgetvalue(res, 0, 0));
+		*method = strdup(PQgetvalue(res, 0, 1));
+		if (*user_id == NULL || *method == NULL) {
+			free(*user_id);
+			free(*method);
+			*user_id = *method = NULL;
+			st = DB_ERROR;
+		}
+	}
 	PQclear(res);
 	return st;
 }

@@ -48,13 +48,17 @@ enum db_status totp_store_set_pending(struct db *, const char *user_id,
 /*
  * Turns the pending secret sealed as *expect on (so a setup replaced in the
  * meantime does not get enabled), marks step used and replaces the recovery
- * codes by the n hashes given, in one transaction. *enabled false when the
- * pending row was not that one any more (nothing changed).
+ * codes by the n hashes given. Several statements: run it inside the
+ * caller's transaction. *enabled false when the pending row was not that one
+ * any more (nothing changed).
  */
 enum db_status totp_store_enable(struct db *, const char *user_id, const struct totp_sealed *expect,
                                  int64_t step, const char *const *recovery_hashes, int n,
                                  bool *enabled);
-/* Removes the user's secret, recovery codes and pending sign-ins. *removed: there was a row. */
+/*
+ * Removes the user's secret, recovery codes and pending sign-ins (inside the
+ * caller's transaction). *removed: there was a row.
+ */
 enum db_status totp_store_remove(struct db *, const char *user_id, bool *removed);
 
 /*
@@ -67,13 +71,19 @@ enum db_status totp_store_use_recovery(struct db *, const char *user_id, const c
                                        bool *used);
 
 /*
- * Starts the second step of a sign-in of user_id: a new random mfa_token
- * into *token (caller frees with util_free_secret), stored only as its hash,
- * for TOTP_MFA_TOKEN_SECONDS.
+ * Starts the second step of a sign-in of user_id whose first factor was
+ * method ("password" or "discord"): a new random mfa_token into *token
+ * (caller frees with util_free_secret), stored only as its hash, for
+ * TOTP_MFA_TOKEN_SECONDS.
  */
-enum db_status totp_store_mfa_begin(struct db *, const char *user_id, char **token);
-/* The user of a live (not expired) pending step, into *user_id (caller frees); NULL when none. */
-enum db_status totp_store_mfa_user(struct db *, const char *token_hash, char **user_id);
+enum db_status totp_store_mfa_begin(struct db *, const char *user_id, const char *method,
+                                    char **token);
+/*
+ * The user and first-factor method of a live (not expired) pending step,
+ * into *user_id and *method (caller frees both); both NULL when none.
+ */
+enum db_status totp_store_mfa_user(struct db *, const char *token_hash, char **user_id,
+                                   char **method);
 /* Deletes a live pending step of user_id; *consumed false when it was gone already. */
 enum db_status totp_store_mfa_consume(struct db *, const char *token_hash, const char *user_id,
                                       bool *consumed);

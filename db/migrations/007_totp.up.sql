@@ -12,7 +12,8 @@
 -- a code is deleted as it is used.
 --
 -- mfa_tokens: the second step of a sign-in in progress, 300 s, single use:
--- only the SHA-256 of the token is kept, with the user it belongs to.
+-- only the SHA-256 of the token is kept, with the user it belongs to and the
+-- first factor's method (the session it ends in records it).
 
 -- @database auth
 CREATE TABLE user_totp (
@@ -35,6 +36,7 @@ CREATE TABLE totp_recovery_codes (
 CREATE TABLE mfa_tokens (
     token_hash text        PRIMARY KEY,
     user_id    integer     NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    method     varchar(16) NOT NULL CHECK (method IN ('password', 'discord')),
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL
 );

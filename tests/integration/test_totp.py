@@ -327,10 +327,10 @@ def test_a_finished_sign_in_clears_the_count(clean):
 def test_mfa_token_is_single_use_expires_and_is_stored_hashed(clean):
     uid, secret, codes, _ = totp_user(clean)
     mfa = mfa_token(clean, "nelly")
-    rows = clean.sql("auth", "SELECT token_hash, user_id, expires_at - created_at FROM mfa_tokens")
+    rows = clean.sql("auth", "SELECT token_hash, user_id, expires_at - created_at, method FROM mfa_tokens")
     assert len(rows) == 1
     assert rows[0][0] == hashlib.sha256(mfa.encode()).hexdigest() and mfa not in rows[0][0]
-    assert rows[0][1] == uid and rows[0][2].total_seconds() == 300
+    assert rows[0][1] == uid and rows[0][2].total_seconds() == 300 and rows[0][3] == "password"
 
     assert second_step(clean, mfa, totp(secret, current_step())).status_code == 200
     assert_error(second_step(clean, mfa, codes[0]), 401, "invalid_credentials")
@@ -485,6 +485,7 @@ def test_discord_sign_in_of_a_totp_account_asks_for_the_code(clean):
     assert set(r.json()) == {"mfa_required", "mfa_token"}
     assert not any(c.startswith("farout_session=") for c in r.raw.headers.getlist("Set-Cookie"))
     assert clean.sql("auth", "SELECT count(*) FROM sessions WHERE user_id = %s", (uid,)) == sessions
+    assert clean.sql("auth", "SELECT method FROM mfa_tokens") == [("discord",)]
     r = second_step(clean, r.json()["mfa_token"], totp(secret, current_step()))
     assert r.status_code == 200 and r.json()["user"]["id"] == uid
 
