@@ -7,16 +7,22 @@
  * A "code" is either a TOTP code (6 digits) or a recovery code
  * ("abcd-efgh-ijkl", case, dashes and spaces ignored); either is used up by
  * the request that accepts it. Wrong codes count towards the account's
- * login throttle like wrong passwords. Without TOTP_KEY every route here
+ * login throttle like wrong passwords. Each change commits with its audit
+ * row (API.md "Audit log"): totp_enable, totp_disable, the sign-in it
+ * finishes (login or discord_login), and every refused code (outcome
+ * invalid_code), never the code itself. Without TOTP_KEY every route here
  * answers 503, and a user who has TOTP on cannot sign in by password.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "auth.h"
+#include "auth_events.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "login.h"
 #include "mfa.h"
 #include "password.h"
@@ -52,10 +58,12 @@ int login_totp_init(struct app *app)
 /*
  * Checks code, a TOTP or recovery code of user_id, and uses it up (the step
  * can never be accepted again; the recovery code is deleted). *ok false for a
- * wrong, malformed or already used code. A secret that does not open under
+ * wrong, malformed or already used code; *kind says which kind of code it
+ * was ("totp" or "recovery_code"). A secret that does not open under
  * TOTP_KEY is DB_ERROR (logged): the key changed, or the row was tampered with.
  */
-static enum db_status use_code(struct app *app, const char *user_id, const char *code, bool *ok)
+static enum db_status use_code(struct app *app, const char *user_id, const char *code, bool *ok,
+                               const char **kind)
 {
 	unsigned char secret[TOTP_SECRET_BYTES];
 	char hash[TOTP_HASH_HEX + 1];
@@ -65,6 +73,7 @@ static enum db_status use_code(struct app *app, const char *user_id, const char 
 	int match;
 
 	*ok = false;
+	*kind = totp_is_code(code) ? "totp" : "recovery_code";
 	if (!totp_is_code(code)) {
 		if (totp_recovery_hash(user_id, code, hash) == -1)
 			return DB_OK; /* neither kind of code: simply wrong */
@@ -92,17 +101,17 @@ static enum db_status use_code(struct app *app, const char *user_id, const char 
 	return st;
 }
 
-/* A wrong code: counted like a wrong password, then 401 invalid_code. */
+/* A wrong code: counted like a wrong password, with its audit row (event), then 401 invalid_code. */
 static void refuse_code(struct app *app, const struct http_req *req, const char *key,
-                        const char *user_id, const char *what, struct http_resp *resp)
+                        const char *user_id, const char *event, struct http_resp *resp)
 {
-	enum db_status st = throttle_record_failure(&app->auth_db, app->cfg, key, req->remote_addr);
+	enum db_status st = auth_events_failure(app, req, key, event, "invalid_code", user_id);
 
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		return;
 	}
-	log_info("%s refused for user %s: wrong code", what, user_id);
+	log_info("%s refused for user %s: wrong code", event, user_id);
 	answer_invalid_code(resp);
 }
 
@@ -232,9 +241,10 @@ out:
 
 /* ---- POST /api/auth/totp/enable ------------------------------------------------ */
 
-/* Turning it on commits whole or not at all. */
-static enum db_status enable(struct app *app, const char *user_id, const struct totp_sealed *s,
-                             int64_t step, const char *const *hashes, bool *enabled)
+/* Turning it on and its audit row commit whole or not at all. */
+static enum db_status enable(struct app *app, const struct http_req *req, const char *user_id,
+                             const struct totp_sealed *s, int64_t step, const char *const *hashes,
+                             bool *enabled)
 {
 	enum db_status st = db_begin(&app->auth_db);
 
@@ -242,6 +252,8 @@ static enum db_status enable(struct app *app, const char *user_id, const struct 
 	if (st == DB_OK)
 		st = totp_store_enable(&app->auth_db, user_id, s, step, hashes, TOTP_RECOVERY_CODES,
 		                       enabled);
+	if (st == DB_OK && *enabled)
+		st = auth_events_record(app, req, "totp_enable", "ok", user_id, user_id, NULL);
 	if (st == DB_OK && *enabled)
 		st = db_commit(&app->auth_db);
 	if (st != DB_OK || !*enabled)
@@ -323,6 +335,12 @@ void handle_totp_enable(struct app *app, const struct http_req *req, struct http
 	}
 	if (match == 0) {
 		log_info("TOTP enable refused for user %s: wrong code", ctx.user.id);
+		/* Its row only: a wrong first code guesses nothing, so it is not throttled. */
+		st = auth_events_failure(app, req, NULL, "totp_enable", "invalid_code", ctx.user.id);
+		if (st != DB_OK) {
+			app_answer_db_error(resp, st);
+			goto out;
+		}
 		http_resp_error(resp, 400, "invalid_code",
 		                "The code does not match the new secret; check the phone's clock.");
 		goto out;
@@ -334,7 +352,7 @@ void handle_totp_enable(struct app *app, const struct http_req *req, struct http
 	}
 	for (int i = 0; i < TOTP_RECOVERY_CODES; i++)
 		hash_list[i] = hashes[i];
-	st = enable(app, ctx.user.id, &row.sealed, step, hash_list, &enabled);
+	st = enable(app, req, ctx.user.id, &row.sealed, step, hash_list, &enabled);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -372,18 +390,25 @@ out:
 
 /* ---- POST /api/auth/totp/disable ------------------------------------------------ */
 
-/* Turning it off commits whole or not at all. */
-static enum db_status disable(struct app *app, const char *user_id)
+/* Turning it off and its audit row (which kind of code confirmed it) commit whole or not at all. */
+static enum db_status disable(struct app *app, const struct http_req *req, const char *user_id,
+                              const char *kind)
 {
-	enum db_status st = db_begin(&app->auth_db);
+	cJSON *detail = cJSON_CreateObject();
+	enum db_status st = detail != NULL && cJSON_AddStringToObject(detail, "code", kind) != NULL
+	                            ? db_begin(&app->auth_db)
+	                            : DB_ERROR;
 	bool removed = false;
 
 	if (st == DB_OK)
 		st = totp_store_remove(&app->auth_db, user_id, &removed);
 	if (st == DB_OK)
+		st = auth_events_record(app, req, "totp_disable", "ok", user_id, user_id, detail);
+	if (st == DB_OK)
 		st = db_commit(&app->auth_db);
 	if (st != DB_OK)
 		db_rollback(&app->auth_db);
+	cJSON_Delete(detail);
 	return st;
 }
 
@@ -391,6 +416,7 @@ void handle_totp_disable(struct app *app, const struct http_req *req, struct htt
 {
 	static const char *const fields[] = {"password", "code"};
 	char *in[2] = {NULL, NULL}, *key = NULL;
+	const char *kind = NULL;
 	struct auth_ctx ctx;
 	bool enabled, ok;
 	enum db_status st;
@@ -409,12 +435,13 @@ void handle_totp_disable(struct app *app, const struct http_req *req, struct htt
 		goto out;
 	}
 	/* Guessing with a stolen session counts like guessing at login. */
-	if (!throttle_allows(&app->auth_db, app->cfg, req, &ctx.user, ctx.user.username,
-	                     "TOTP disable", &key, resp))
+	if (!auth_events_throttle(app, req, &ctx.user, ctx.user.username, "TOTP disable",
+	                          "totp_disable", &key, resp))
 		goto out;
 	if (ctx.user.hashed_password == NULL ||
 	    !password_verify(in[0], strlen(in[0]), ctx.user.hashed_password)) {
-		st = throttle_record_failure(&app->auth_db, app->cfg, key, req->remote_addr);
+		st = auth_events_failure(app, req, key, "totp_disable", "invalid_credentials",
+		                         ctx.user.id);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
 			goto out;
@@ -423,16 +450,16 @@ void handle_totp_disable(struct app *app, const struct http_req *req, struct htt
 		http_resp_error(resp, 401, "invalid_credentials", "The password is incorrect.");
 		goto out;
 	}
-	st = use_code(app, ctx.user.id, in[1], &ok);
+	st = use_code(app, ctx.user.id, in[1], &ok, &kind);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (!ok) {
-		refuse_code(app, req, key, ctx.user.id, "TOTP disable", resp);
+		refuse_code(app, req, key, ctx.user.id, "totp_disable", resp);
 		goto out;
 	}
-	st = disable(app, ctx.user.id);
+	st = disable(app, req, ctx.user.id, kind);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -475,28 +502,42 @@ static void answer_step_gone(struct http_resp *resp)
 	                "This sign-in has expired or was finished; sign in with the password again.");
 }
 
+/* The audit event of a sign-in whose first factor was method. */
+static const char *sign_in_event(const char *method)
+{
+	return strcmp(method, "discord") == 0 ? "discord_login" : "login";
+}
+
 /*
- * Token, code, the user's last_login and the new session commit together:
- * a failure half way leaves the token and the code unused.
+ * Token, code, the user's last_login, the new session (of the first factor's
+ * method) and the audit row commit together: a failure half way leaves the
+ * token and the code unused.
  */
 static enum db_status finish_sign_in(struct app *app, const struct http_req *req,
-                                     const char *token_hash, struct user *u, const char *code,
-                                     bool *token_ok, bool *code_ok, char **jwt)
+                                     const char *token_hash, struct user *u, const char *method,
+                                     const char *code, bool *token_ok, bool *code_ok, char **jwt)
 {
-	enum db_status st;
+	cJSON *detail = cJSON_CreateObject();
+	const char *kind = NULL;
+	enum db_status st = detail != NULL ? db_begin(&app->auth_db) : DB_ERROR;
 
 	*token_ok = *code_ok = false;
 	*jwt = NULL;
-	st = db_begin(&app->auth_db);
-	if (st != DB_OK)
-		return st;
-	st = totp_store_mfa_consume(&app->auth_db, token_hash, u->id, token_ok);
+	if (st == DB_OK)
+		st = totp_store_mfa_consume(&app->auth_db, token_hash, u->id, token_ok);
 	if (st == DB_OK && *token_ok)
-		st = use_code(app, u->id, code, code_ok);
+		st = use_code(app, u->id, code, code_ok, &kind);
 	if (st == DB_OK && *token_ok && *code_ok)
 		st = users_record_login(&app->auth_db, u, NULL);
 	if (st == DB_OK && *token_ok && *code_ok)
-		st = auth_session_start(app, u, req, "password", jwt);
+		st = auth_session_start(app, u, req, method, jwt);
+	if (st == DB_OK && *token_ok && *code_ok &&
+	    (cJSON_AddStringToObject(detail, "method", method) == NULL ||
+	     cJSON_AddStringToObject(detail, "second_factor", kind) == NULL ||
+	     (u->must_change_password && cJSON_AddTrueToObject(detail, "must_change_password") == NULL)))
+		st = DB_ERROR;
+	if (st == DB_OK && *token_ok && *code_ok)
+		st = auth_events_record(app, req, sign_in_event(method), "ok", u->id, u->id, detail);
 	if (st == DB_OK && *token_ok && *code_ok)
 		st = db_commit(&app->auth_db);
 	if (st != DB_OK || !*token_ok || !*code_ok) {
@@ -504,6 +545,7 @@ static enum db_status finish_sign_in(struct app *app, const struct http_req *req
 		util_free_secret(*jwt);
 		*jwt = NULL;
 	}
+	cJSON_Delete(detail);
 	return st;
 }
 
@@ -537,13 +579,14 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 	}
 	if (!u.is_active) {
 		log_info("login refused: user %s is disabled", u.id);
+		auth_events_failure(app, req, NULL, sign_in_event(method), "account_disabled", u.id);
 		http_resp_error(resp, 403, "account_disabled", "This account is disabled.");
 		goto out;
 	}
-	if (!throttle_allows(&app->auth_db, app->cfg, req, &u, u.username, "second sign-in step",
-	                     &key, resp))
+	if (!auth_events_throttle(app, req, &u, u.username, "second sign-in step",
+	                          sign_in_event(method), &key, resp))
 		goto out;
-	st = finish_sign_in(app, req, hash, &u, in[1], &token_ok, &code_ok, &jwt);
+	st = finish_sign_in(app, req, hash, &u, method, in[1], &token_ok, &code_ok, &jwt);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -554,11 +597,14 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 		goto out;
 	}
 	if (!code_ok) {
-		refuse_code(app, req, key, u.id, "second sign-in step", resp);
+		refuse_code(app, req, key, u.id, sign_in_event(method), resp);
 		goto out;
 	}
 	if (throttle_clear(&app->auth_db, key) != DB_OK)
 		log_warn("could not clear the sign-in failures of user %s", u.id);
+	/* A Discord sign-in was counted by the callback already. */
+	if (strcmp(method, "password") == 0)
+		metrics_login("password", "ok");
 	if (auth_answer_login(app, &u, jwt, resp) == 0)
 		log_info("login of user %s (%s, then a second factor)", u.id, method);
 out:
@@ -578,6 +624,7 @@ bool login_totp_password_change(struct app *app, const struct http_req *req, con
 {
 	cJSON *body = NULL, *item;
 	char *code = NULL;
+	const char *kind = NULL;
 	bool enabled = false, ok = false, go_on = false;
 	enum db_status st;
 
@@ -611,13 +658,13 @@ bool login_totp_password_change(struct app *app, const struct http_req *req, con
 		http_resp_error(resp, 500, "internal_error", "Out of memory.");
 		goto out;
 	}
-	st = use_code(app, u->id, code, &ok);
+	st = use_code(app, u->id, code, &ok, &kind);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (!ok) {
-		refuse_code(app, req, throttle_key, u->id, "password change", resp);
+		refuse_code(app, req, throttle_key, u->id, "password_change", resp);
 		goto out;
 	}
 	go_on = true;

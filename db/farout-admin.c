@@ -545,7 +545,9 @@ static int cmd_user_list(struct admin *a, const struct args *args)
 static int cmd_user_totp_reset(struct admin *a, const struct args *args)
 {
 	struct db *db = &a->db[TARGET_AUTH];
-	char id[24];
+	char id[USERS_ID_MAX];
+	struct audit_event ev = {"totp_disable", "ok", NULL, id, NULL, NULL, NULL};
+	cJSON *detail;
 	bool removed = false;
 	enum db_status st;
 	int rc, exists;
@@ -558,11 +560,17 @@ static int cmd_user_totp_reset(struct admin *a, const struct args *args)
 	if (exists == 0)
 		return admin_fail("%s has no user_totp table; run `farout-admin migrate up` first",
 		                  admin_db_name(db));
-	st = db_begin(db);
+	/* The audit row says an operator did it: no actor, detail {"reset": true}. */
+	detail = cJSON_CreateObject();
+	ev.detail = detail;
+	st = detail != NULL && cJSON_AddTrueToObject(detail, "reset") != NULL ? db_begin(db) : DB_ERROR;
 	if (st == DB_OK)
 		st = totp_store_remove(db, id, &removed);
+	if (st == DB_OK && removed)
+		st = audit_record(db, &ev);
 	if (st == DB_OK)
 		st = db_commit(db);
+	cJSON_Delete(detail);
 	if (st != DB_OK) {
 		db_rollback(db);
 		return admin_db_failed(db, st, "turning two-factor sign-in off");

@@ -510,3 +510,71 @@ def test_linking_discord_from_a_totp_session_needs_no_second_code(clean):
     r = finish(browser, authorize(begin(clean, browser, link="1")))
     assert r.status_code == 200, r.text
     assert set(r.json()) == SIGN_IN_KEYS and r.json()["user"]["discord_id"] is not None
+
+
+# ---- audit rows ---------------------------------------------------------------------------------------------------
+
+def audit_rows(stack, since_id=0):
+    return stack.sql("auth", "SELECT event, outcome, actor_user_id, target, detail FROM audit_events "
+                             "WHERE id > %s AND event IN ('login', 'discord_login', 'totp_enable', "
+                             "'totp_disable', 'password_change') ORDER BY id", (since_id,))
+
+
+def last_audit_id(stack):
+    return stack.sql("auth", "SELECT coalesce(max(id), 0) FROM audit_events")[0][0]
+
+
+def test_audit_rows_of_enable_sign_in_failed_codes_disable_and_reset(clean):
+    from test_discord import NELLY_ID, sign_in
+
+    uid = insert_user(clean, "nelly")
+    token = login(clean, "nelly")
+    secret = start_setup(clean, token).json()["secret"]
+    step = current_step()
+    start = last_audit_id(clean)
+    assert_error(enable(clean, token, totp(secret, step - 3)), 400, "invalid_code")
+    codes = enable(clean, token, totp(secret, step - 1)).json()["recovery_codes"]
+    mfa = mfa_token(clean, "nelly")
+    assert_error(second_step(clean, mfa, "000000"), 401, "invalid_code")
+    assert second_step(clean, mfa, totp(secret, step)).status_code == 200
+    assert second_step(clean, mfa_token(clean, "nelly"), codes[0]).status_code == 200
+    assert_error(post(clean, "/api/auth/password", token,
+                      json={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "code": "111111"}),
+                 401, "invalid_code")
+    assert_error(post(clean, "/api/auth/totp/disable", token, json={"password": "Wrong-Password-1", "code": codes[1]}),
+                 401, "invalid_credentials")
+    assert_error(post(clean, "/api/auth/totp/disable", token, json={"password": PASSWORD, "code": "222222"}),
+                 401, "invalid_code")
+    assert post(clean, "/api/auth/totp/disable", token,
+                json={"password": PASSWORD, "code": codes[1]}).status_code == 204
+    u = str(uid)
+    assert audit_rows(clean, start) == [
+        ("totp_enable", "invalid_code", None, u, {}),
+        ("totp_enable", "ok", uid, u, {}),
+        ("login", "invalid_code", None, u, {}),
+        ("login", "ok", uid, u, {"method": "password", "second_factor": "totp"}),
+        ("login", "ok", uid, u, {"method": "password", "second_factor": "recovery_code"}),
+        ("password_change", "invalid_code", None, u, {}),
+        ("totp_disable", "invalid_credentials", None, u, {}),
+        ("totp_disable", "invalid_code", None, u, {}),
+        ("totp_disable", "ok", uid, u, {"code": "recovery_code"}),
+    ]
+
+    # The operator's reset and a Discord sign-in's second step.
+    _, secret, _, _ = totp_user(clean, "alice")
+    alice = clean.sql("auth", "SELECT id FROM users WHERE username = 'alice'")[0][0]
+    clean.sql("auth", "UPDATE users SET discord_id = %s WHERE id = %s", (NELLY_ID, alice))
+    start = last_audit_id(clean)
+    r = second_step(clean, sign_in(clean).json()["mfa_token"], totp(secret, current_step()))
+    assert r.status_code == 200, r.text
+    assert clean.admin("user", "totp-reset", "alice").returncode == 0
+    a = str(alice)
+    assert audit_rows(clean, start) == [
+        ("discord_login", "ok", alice, a, {"method": "discord", "second_factor": "totp"}),
+        ("totp_disable", "ok", None, a, {"reset": True}),
+    ]
+
+    # Never a code, a recovery code, a token or the secret.
+    dump = " ".join(str(r) for r in clean.sql("auth", "SELECT row_to_json(e) FROM audit_events e"))
+    for needle in [secret, mfa, *codes, totp(secret, step)]:
+        assert needle not in dump
