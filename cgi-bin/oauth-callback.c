@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "auth_events.h"
 #include "discord.h"
+#include "guild.h"
 #include "log.h"
 #include "metrics.h"
 #include "mfa.h"
@@ -124,6 +125,8 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	enum oauth_result r = OAUTH_INVALID_STATE;
 	struct oauth_pending pending = {0};
 	struct discord_user du = {0};
+	struct discord_member member = {0};
+	bool gated = guild_is_gated(cfg);
 	struct user u = {0};
 	char *state = NULL, *binding = NULL, *error = NULL, *code = NULL, *token = NULL;
 	char *session = NULL, *mfa = NULL;
@@ -159,11 +162,17 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	if (r != OAUTH_OK)
 		goto out;
 	r = oauth_result_of_discord(discord_fetch_user(&w->discord, token, &du));
-	/* Used once, kept nowhere: it identified the user, which is all we wanted. */
+	/* Not in the server: refused before anything about the user is written. */
+	if (r == OAUTH_OK && gated)
+		r = oauth_result_of_discord(
+			discord_fetch_member(&w->discord, token, cfg->discord_guild_id, &member));
+	/* Used, kept nowhere: it identified the user (and their server roles), which is all we wanted. */
 	util_free_secret(token);
 	token = NULL;
 	if (r == OAUTH_INVALID_GRANT)
 		r = OAUTH_DISCORD_UNAVAILABLE;
+	if (r == OAUTH_NOT_GUILD_MEMBER)
+		log_info("discord callback: discord user %s is not in the server", du.id);
 	if (r != OAUTH_OK)
 		goto out;
 
@@ -185,6 +194,9 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		if (st != DB_OK)
 			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	}
+	/* Discord's roles change the user's role in the same transaction as the session. */
+	if (r == OAUTH_OK && gated && (st = guild_sync_role(&app->auth_db, cfg, &member, &u)) != DB_OK)
+		r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	if (r == OAUTH_OK && mfa == NULL)
 		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,
 		                               &session);
@@ -193,7 +205,8 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		goto out;
 	}
 	/* The member row is derived data: its failure is logged there and repaired next time. */
-	oauth_member_upsert(&app->app_db, &du);
+	if (oauth_member_upsert(&app->app_db, &du, gated ? member.nick : NULL) == 0 && gated)
+		guild_sync_rank(&app->app_db, cfg, &member, du.id);
 
 	if (mfa != NULL) {
 		if ((json ? mfa_answer_json(resp, mfa)
@@ -220,6 +233,7 @@ out:
 	oauth_cookie_set(resp, cfg, NULL);
 	user_cleanup(&u);
 	discord_user_cleanup(&du);
+	discord_member_cleanup(&member);
 	oauth_pending_cleanup(&pending);
 	util_free_secret(token);
 	util_free_secret(session);

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "members.h"
 #include "util.h"
 
 struct loader {
@@ -219,6 +220,154 @@ static int load_discord(struct loader *l, struct config *cfg)
 	return load_long(l, "DISCORD_TIMEOUT_MS", 10000, 100, 120000, &cfg->discord_timeout_ms);
 }
 
+/* ---- the Discord server gate ---------------------------------------------- */
+
+/* [*start, *end) without the spaces around it. */
+static void trim(const char **start, const char **end)
+{
+	while (*start < *end && **start == ' ')
+		(*start)++;
+	while (*end > *start && (*end)[-1] == ' ')
+		(*end)--;
+}
+
+/* A snowflake given as [p, e): 1-20 digits that fit 64 bits, copied into out (21 bytes). */
+static bool copy_snowflake(const char *p, const char *e, char out[21])
+{
+	size_t n = (size_t)(e - p);
+
+	if (n < 1 || n > 20)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return util_is_snowflake(out);
+}
+
+/*
+ * Splits a comma-separated list into its entries, spaces around each
+ * trimmed, and calls take() for each one (numbered from 1). An empty entry
+ * or more than CONFIG_ROLES_MAX of them is refused. 0 or -1 (already failed).
+ */
+static int each_entry(struct loader *l, const char *name, const char *v,
+                      int (*take)(struct loader *, const char *name, size_t i, const char *p,
+                                  const char *e, struct config *),
+                      struct config *cfg)
+{
+	size_t i = 0;
+
+	for (const char *p = v;; i++) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma != NULL ? comma : p + strlen(p);
+		const char *ts = p, *te = e;
+
+		trim(&ts, &te);
+		if (ts == te)
+			return fail(l, name, "has an empty entry (number %zu); separate entries with one comma", i + 1);
+		if (i == CONFIG_ROLES_MAX)
+			return fail(l, name, "lists more than %d entries", CONFIG_ROLES_MAX);
+		if (take(l, name, i + 1, ts, te, cfg) == -1)
+			return -1;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static bool is_listed(char *const *ids, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+static int take_rank_role(struct loader *l, const char *name, size_t i, const char *p, const char *e,
+                          struct config *cfg)
+{
+	const char *eq = memchr(p, '=', (size_t)(e - p));
+	const char *is = p, *ie, *rs, *re = e;
+	char id[21];
+	struct config_rank_role *pair;
+
+	if (eq == NULL)
+		return fail(l, name, "entry %zu is not <role_id>=<rank>", i);
+	ie = eq;
+	rs = eq + 1;
+	trim(&is, &ie);
+	trim(&rs, &re);
+	if (!copy_snowflake(is, ie, id))
+		return fail(l, name, "entry %zu: the role id is not a Discord id (1-20 digits)", i);
+	for (size_t k = 0; k < cfg->discord_nrank_roles; k++)
+		if (strcmp(cfg->discord_rank_roles[k].role_id, id) == 0)
+			return fail(l, name, "lists role %s twice", id);
+	pair = &cfg->discord_rank_roles[cfg->discord_nrank_roles];
+	if ((pair->rank = strndup(rs, (size_t)(re - rs))) == NULL)
+		return fail(l, name, "could not be copied (out of memory)");
+	cfg->discord_nrank_roles++; /* owned from here, freed by config_cleanup */
+	if (!members_is_rank(pair->rank))
+		return fail(l, name, "entry %zu: the rank must be 1-%d characters of text", i, MEMBERS_RANK_MAX);
+	/* "1=Pilot 2=Captain" is a missing comma, not a rank. */
+	if (strchr(pair->rank, '=') != NULL)
+		return fail(l, name, "entry %zu: the rank holds a second '=' (a comma missing?)", i);
+	if ((pair->role_id = strdup(id)) == NULL)
+		return fail(l, name, "could not be copied (out of memory)");
+	return 0;
+}
+
+static int take_officer_role(struct loader *l, const char *name, size_t i, const char *p,
+                             const char *e, struct config *cfg)
+{
+	char id[21];
+
+	if (!copy_snowflake(p, e, id))
+		return fail(l, name, "entry %zu is not a Discord role id (1-20 digits)", i);
+	if (is_listed(cfg->discord_officer_roles, cfg->discord_nofficer_roles, id))
+		return fail(l, name, "lists role %s twice", id);
+	if ((cfg->discord_officer_roles[cfg->discord_nofficer_roles] = strdup(id)) == NULL)
+		return fail(l, name, "could not be copied (out of memory)");
+	cfg->discord_nofficer_roles++;
+	return 0;
+}
+
+/*
+ * DISCORD_GUILD_ID, DISCORD_RANK_ROLES, DISCORD_OFFICER_ROLES. The role lists
+ * mean nothing without the server, so either of them without it is refused
+ * rather than silently ignored.
+ */
+static int load_guild(struct loader *l, struct config *cfg)
+{
+	const char *guild = get("DISCORD_GUILD_ID");
+	const char *ranks = get("DISCORD_RANK_ROLES"), *officers = get("DISCORD_OFFICER_ROLES");
+	char id[21];
+
+	if (guild != NULL) {
+		if (!copy_snowflake(guild, guild + strlen(guild), id))
+			return fail(l, "DISCORD_GUILD_ID", "must be the server's id (1-20 digits; "
+			                                   "Developer Mode, then Copy Server ID)");
+		if ((cfg->discord_guild_id = strdup(id)) == NULL)
+			return fail(l, "DISCORD_GUILD_ID", "could not be copied (out of memory)");
+	}
+	if (ranks != NULL) {
+		if (guild == NULL)
+			return fail(l, "DISCORD_RANK_ROLES", "needs DISCORD_GUILD_ID (the server whose roles it names)");
+		cfg->discord_rank_roles = calloc(CONFIG_ROLES_MAX, sizeof *cfg->discord_rank_roles);
+		if (cfg->discord_rank_roles == NULL)
+			return fail(l, "DISCORD_RANK_ROLES", "could not be copied (out of memory)");
+		if (each_entry(l, "DISCORD_RANK_ROLES", ranks, take_rank_role, cfg) == -1)
+			return -1;
+	}
+	if (officers != NULL) {
+		if (guild == NULL)
+			return fail(l, "DISCORD_OFFICER_ROLES", "needs DISCORD_GUILD_ID (the server whose roles it names)");
+		cfg->discord_officer_roles = calloc(CONFIG_ROLES_MAX, sizeof *cfg->discord_officer_roles);
+		if (cfg->discord_officer_roles == NULL)
+			return fail(l, "DISCORD_OFFICER_ROLES", "could not be copied (out of memory)");
+		if (each_entry(l, "DISCORD_OFFICER_ROLES", officers, take_officer_role, cfg) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int load_jwt(struct loader *l, struct config *cfg, bool required)
 {
 	static const struct {
@@ -313,6 +462,7 @@ int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 	load_jwt(&l, cfg, needs & CONFIG_NEED_JWT);
 	load_public_url(&l, cfg);
 	load_discord(&l, cfg);
+	load_guild(&l, cfg);
 	load_long(&l, "BCRYPT_COST", 12, 4, 31, &cost);
 	cfg->bcrypt_cost = (int)cost;
 	load_long(&l, "LOGIN_MAX_FAILURES", 5, 1, 1000, &cfg->login_max_failures);
@@ -359,6 +509,15 @@ void config_cleanup(struct config *cfg)
 	free(cfg->discord_api_base);
 	free(cfg->discord_authorize_url);
 	free_secret_bytes(cfg->totp_key, 32);
+	free(cfg->discord_guild_id);
+	for (size_t i = 0; i < cfg->discord_nrank_roles; i++) {
+		free(cfg->discord_rank_roles[i].role_id);
+		free(cfg->discord_rank_roles[i].rank);
+	}
+	free(cfg->discord_rank_roles);
+	for (size_t i = 0; i < cfg->discord_nofficer_roles; i++)
+		free(cfg->discord_officer_roles[i]);
+	free(cfg->discord_officer_roles);
 	memset(cfg, 0, sizeof *cfg);
 }
 

@@ -24,6 +24,15 @@ enum {
 	CONFIG_NEED_JWT = 1 << 1, /* JWT_SECRET */
 };
 
+/* One pair of DISCORD_RANK_ROLES: members holding role_id get rank. */
+struct config_rank_role {
+	char *role_id; /* a snowflake */
+	char *rank;    /* a valid members.rank (members_is_rank) */
+};
+
+/* Longest list DISCORD_RANK_ROLES / DISCORD_OFFICER_ROLES may hold (a server has at most 250 roles). */
+#define CONFIG_ROLES_MAX 250
+
 /* The placeholder shipped in .env.example: never accepted as a secret. */
 #define CONFIG_SECRET_PLACEHOLDER "change-me-to-a-random-string-of-at-least-32-bytes"
 
@@ -51,6 +60,13 @@ struct config {
 	char *discord_api_base;      /* without a trailing slash */
 	char *discord_authorize_url;
 	long discord_timeout_ms;
+
+	/* The Discord server gate (API.md "Discord server membership"); NULL: no gate. */
+	char *discord_guild_id;
+	struct config_rank_role *discord_rank_roles; /* in the order given */
+	size_t discord_nrank_roles;
+	char **discord_officer_roles;
+	size_t discord_nofficer_roles;
 
 	int bcrypt_cost;
 	long login_max_failures;

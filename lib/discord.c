@@ -433,3 +433,129 @@ out:
 	free(url);
 	return result;
 }
+
+/* ---- the server gate -------------------------------------------------------- */
+
+void discord_member_cleanup(struct discord_member *m)
+{
+	free(m->nick);
+	for (size_t i = 0; i < m->nroles; i++)
+		free(m->roles[i]);
+	free(m->roles);
+	memset(m, 0, sizeof *m);
+}
+
+bool discord_member_has_role(const struct discord_member *m, const char *role_id)
+{
+	for (size_t i = 0; i < m->nroles; i++)
+		if (strcmp(m->roles[i], role_id) == 0)
+			return true;
+	return false;
+}
+
+static bool is_blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ')
+			return false;
+	return true;
+}
+
+int discord_parse_member(const char *body, size_t len, struct discord_member *m)
+{
+	enum json_error err;
+	cJSON *root = json_parse(body, len, &err);
+	const cJSON *roles, *role;
+	const char *nick;
+	int rc = -1;
+
+	memset(m, 0, sizeof *m);
+	if (!cJSON_IsObject(root))
+		goto out;
+	roles = cJSON_GetObjectItemCaseSensitive(root, "roles");
+	if (!cJSON_IsArray(roles) || cJSON_GetArraySize(roles) > DISCORD_MEMBER_ROLES_MAX)
+		goto out;
+	if ((m->roles = calloc((size_t)cJSON_GetArraySize(roles) + 1, sizeof *m->roles)) == NULL)
+		goto out;
+	cJSON_ArrayForEach(role, roles) {
+		if (!cJSON_IsString(role) || !util_is_snowflake(role->valuestring))
+			goto out;
+		if ((m->roles[m->nroles] = strdup(role->valuestring)) == NULL)
+			goto out;
+		m->nroles++;
+	}
+	/* A nickname that is not clean text is no nickname: the Discord name is used instead. */
+	nick = clean_string(root, "nick");
+	if (nick != NULL && util_is_utf8(nick, strlen(nick)) && !is_blank(nick) &&
+	    (m->nick = utf8_prefix_dup(nick, DISCORD_NAME_MAX)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		discord_member_cleanup(m);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* Discord's retry_after (seconds, a number in the 429 body) for the log; -1 when absent. */
+static double retry_after(const struct buf *body)
+{
+	enum json_error err;
+	cJSON *root = json_parse(body->data, body->len, &err);
+	const cJSON *v = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "retry_after")
+	                                      : NULL;
+	double s = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9 ? v->valuedouble : -1;
+
+	cJSON_Delete(root);
+	return s;
+}
+
+enum discord_result discord_fetch_member(struct discord_client *c, const char *access_token,
+                                         const char *guild_id, struct discord_member *m)
+{
+	enum discord_result result = DISCORD_UNAVAILABLE;
+	struct curl_slist *headers = NULL;
+	struct buf body;
+	char *url = NULL, *auth = NULL;
+	long status;
+	double wait;
+
+	memset(m, 0, sizeof *m);
+	buf_init(&body, DISCORD_BODY_MAX);
+	/* guild_id is a snowflake (checked at start): nothing in it needs escaping. */
+	if (asprintf(&url, "%s/users/@me/guilds/%s/member", c->cfg->discord_api_base, guild_id) < 0) {
+		url = NULL;
+		goto out;
+	}
+	if (asprintf(&auth, "Authorization: Bearer %s", access_token) < 0) {
+		auth = NULL;
+		goto out;
+	}
+	if ((headers = add_header(NULL, auth)) == NULL ||
+	    (headers = add_header(headers, "Accept: application/json")) == NULL)
+		goto out;
+	if (perform(c, "guild member", url, headers, NULL, &body, &status) == -1)
+		goto out;
+	if (status == 404 || status == 403) {
+		result = DISCORD_NOT_MEMBER;
+	} else if (status == 429) {
+		/* Waiting it out would hold this worker (and the browser) past the timeout. */
+		wait = retry_after(&body);
+		if (wait >= 0)
+			log_warn("discord guild member: rate limited (retry_after %.3g s); not retried", wait);
+		else
+			log_warn("discord guild member: rate limited; not retried");
+	} else if (status < 200 || status >= 300) {
+		log_refusal("guild member", status, &body);
+	} else if (discord_parse_member(body.data, body.len, m) == -1) {
+		log_warn("discord guild member: the answer is not a member object with a roles list");
+	} else {
+		result = DISCORD_OK;
+	}
+out:
+	free_headers(headers);
+	util_free_secret(auth);
+	buf_wipe_cleanup(&body);
+	free(url);
+	return result;
+}

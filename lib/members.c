@@ -546,6 +546,26 @@ enum db_status members_delete(struct db *db, const char *discord_id, bool *found
 	return st;
 }
 
+enum db_status members_set_rank(struct db *db, const char *discord_id, const char *rank,
+                                char **old_rank)
+{
+	const char *values[] = {discord_id, rank};
+	enum db_status st;
+	PGresult *res;
+
+	*old_rank = NULL;
+	/* The row is locked as its old rank is read, so the old value returned is the one replaced. */
+	res = db_exec(db,
+	              "UPDATE members AS m SET rank = $2 "
+	              "FROM (SELECT id, rank FROM members WHERE discord_id = $1 FOR UPDATE) AS old "
+	              "WHERE m.id = old.id AND old.rank <> $2 RETURNING old.rank",
+	              2, values, &st);
+	if (res != NULL && PQntuples(res) == 1 && (*old_rank = strdup(PQgetvalue(res, 0, 0))) == NULL)
+		st = DB_ERROR;
+	PQclear(res);
+	return st;
+}
+
 /* ---- the directory ------------------------------------------------------------------------ */
 
 void members_query_cleanup(struct members_query *q)

@@ -167,6 +167,13 @@ enum db_status members_create(struct db *, const struct members_change *, cJSON 
 enum db_status members_update(struct db *, const char *discord_id, const struct members_change *,
                               cJSON **member, bool *found);
 enum db_status members_delete(struct db *, const char *discord_id, bool *found);
+/*
+ * Sets the member's rank unless it already is that. *old_rank (the caller
+ * frees it) is the rank it replaced, or NULL when nothing changed (no such
+ * member, or the same rank).
+ */
+enum db_status members_set_rank(struct db *, const char *discord_id, const char *rank,
+                                char **old_rank);
 
 /*
  * For `farout-admin members list`: discord_id, rank, display_name of every

@@ -38,6 +38,8 @@ static const struct oauth_answer answers[OAUTH__MAX] = {
 	                             "Your account is already linked to another Discord account."},
 	[OAUTH_DISCORD_UNAVAILABLE] = {502, "discord_unavailable",
 	                               "Discord could not be reached; try again shortly."},
+	[OAUTH_NOT_GUILD_MEMBER] = {403, "not_guild_member",
+	                            "This sign-in is for members of the Farout Discord server."},
 	[OAUTH_UNAVAILABLE] = {503, "unavailable", "The service is temporarily unavailable."},
 	[OAUTH_ERROR] = {500, "internal_error", "The sign-in could not be completed."},
 };
@@ -51,6 +53,8 @@ enum oauth_result oauth_result_of_discord(enum discord_result d)
 {
 	if (d == DISCORD_OK)
 		return OAUTH_OK;
+	if (d == DISCORD_NOT_MEMBER)
+		return OAUTH_NOT_GUILD_MEMBER;
 	return d == DISCORD_INVALID_GRANT ? OAUTH_INVALID_GRANT : OAUTH_DISCORD_UNAVAILABLE;
 }
 
@@ -266,9 +270,11 @@ char *oauth_authorize_url_new(const struct config *cfg, const char *state, const
 
 	if (id != NULL && redirect != NULL && st != NULL && ch != NULL &&
 	    asprintf(&url,
-	             "%s%sresponse_type=code&client_id=%s&scope=identify%%20email&redirect_uri=%s"
+	             "%s%sresponse_type=code&client_id=%s&scope=identify%%20email%s&redirect_uri=%s"
 	             "&state=%s&code_challenge=%s&code_challenge_method=S256",
-	             cfg->discord_authorize_url, sep, id, redirect, st, ch) < 0)
+	             cfg->discord_authorize_url, sep, id,
+	             cfg->discord_guild_id != NULL ? "%20guilds.members.read" : "", redirect, st,
+	             ch) < 0)
 		url = NULL;
 	free(id);
 	free(redirect);
@@ -552,10 +558,12 @@ char *oauth_avatar_url_new(const struct discord_user *du)
 	return n < 0 ? NULL : url;
 }
 
-int oauth_member_upsert(struct db *db, const struct discord_user *du)
+int oauth_member_upsert(struct db *db, const struct discord_user *du, const char *nick)
 {
 	char *avatar_url = oauth_avatar_url_new(du);
-	const char *display = du->global_name != NULL ? du->global_name : du->username;
+	const char *display = nick != NULL && members_is_display_name(nick) ? nick
+	                      : du->global_name != NULL                     ? du->global_name
+	                                                                    : du->username;
 	enum db_status st = DB_ERROR;
 
 	if (avatar_url != NULL) {

@@ -59,6 +59,7 @@ enum oauth_result {
 	OAUTH_ALREADY_LINKED,   /* the Discord account belongs to another user */
 	OAUTH_HAS_OTHER_DISCORD, /* the user to link already has another Discord account */
 	OAUTH_DISCORD_UNAVAILABLE,
+	OAUTH_NOT_GUILD_MEMBER, /* DISCORD_GUILD_ID is set and the user is not in that server */
 	OAUTH_UNAVAILABLE,
 	OAUTH_ERROR,
 	OAUTH__MAX,
@@ -129,7 +130,10 @@ enum oauth_result oauth_flow_begin(struct db *auth_db, const struct oauth_keys *
                                    struct oauth_flow *);
 void oauth_flow_cleanup(struct oauth_flow *);
 
-/* The authorize URL with every parameter of API.md, newly allocated. */
+/*
+ * The authorize URL with every parameter of API.md, newly allocated; the
+ * scope adds guilds.members.read when DISCORD_GUILD_ID is set.
+ */
 char *oauth_authorize_url_new(const struct config *, const char *state, const char *challenge);
 
 struct oauth_pending {
@@ -188,7 +192,11 @@ char *oauth_username_candidate_new(const char *name, const char *discord_id, uns
 /* API.md step 5's avatar_url for the user. */
 char *oauth_avatar_url_new(const struct discord_user *);
 
-/* The member row (API.md step 5). 0, or -1 after logging why; a failure never stops a sign-in. */
-int oauth_member_upsert(struct db *app_db, const struct discord_user *);
+/*
+ * The member row (API.md step 5). nick (the server nickname, NULL when none
+ * or no server gate) is the display_name of a new row when it is a valid one.
+ * 0, or -1 after logging why; a failure never stops a sign-in.
+ */
+int oauth_member_upsert(struct db *app_db, const struct discord_user *, const char *nick);
 
 #endif

@@ -169,6 +169,22 @@ enum db_status users_set_password(struct db *db, struct user *u, const char *new
 	return st;
 }
 
+enum db_status users_change_role(struct db *db, struct user *u, const char *from, const char *to,
+                                 bool *changed)
+{
+	const char *params[3] = {u->id, from, to};
+	enum db_status st;
+	PGresult *res;
+
+	res = db_exec(db,
+	              "UPDATE users AS u SET role = $3 WHERE u.id = $1 AND u.role = $2"
+	              " RETURNING " USERS_COLUMNS,
+	              3, params, &st);
+	st = refresh(res, st, u, changed);
+	PQclear(res);
+	return st;
+}
+
 cJSON *users_to_json(const struct user *u)
 {
 	cJSON *o = cJSON_CreateObject();

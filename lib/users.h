@@ -133,6 +133,14 @@ enum db_status users_set_active(struct db *, const char *id, bool active);
  */
 PGresult *users_roster(struct db *, enum db_status *st);
 
+/*
+ * Sets the role to `to` provided it is still `from` (so a concurrent change,
+ * say to admin, wins). *changed says whether it was; then u is refreshed
+ * from the updated row.
+ */
+enum db_status users_change_role(struct db *, struct user *u, const char *from, const char *to,
+                                 bool *changed);
+
 /* The API.md User object (never the hash). Caller cJSON_Deletes. */
 cJSON *users_to_json(const struct user *);
 

@@ -10,6 +10,10 @@ error bodies, so the real C program can be tested end to end:
   POST /api/oauth2/token     grant_type authorization_code (PKCE S256) and
                              refresh_token; client auth by HTTP Basic or form
   GET  /api/users/@me        the user object for `Authorization: Bearer <token>`
+  GET  /api/users/@me/guilds/{guild}/member
+                             that user's member object in the server (scope
+                             guilds.members.read), 404 Unknown Guild when they
+                             are not in it
 
 A versioned API prefix (/api/v10/...) is accepted too, as on Discord. Point
 the program at it with DISCORD_API_BASE=http://127.0.0.1:PORT/api and
@@ -21,13 +25,17 @@ FakeDiscord methods of the same names:
   POST /_control/user          body: user fields, merged over DEFAULT_USER; used
                                for the authorizations that follow
   POST /_control/deny          {"deny": true|false}
-  POST /_control/fail          {"endpoint": "token"|"me", "mode": "500"|"429"|
-                               "slow"|"close"|"malformed"|"no_id"|null,
-                               "slow_seconds": N}; the mode holds until cleared
+  POST /_control/member        {"guild_id", "user_id" (default: the current
+                               user's), "member": fields merged over
+                               DEFAULT_MEMBER, or null: not in the server}
+  POST /_control/fail          {"endpoint": "token"|"me"|"member", "mode": "500"|
+                               "429"|"slow"|"close"|"malformed"|"no_id" (me)|
+                               "403" (member)|null, "slow_seconds": N}; the mode
+                               holds until cleared
   POST /_control/expire_codes  every outstanding code expires
   POST /_control/reset         users, codes, tokens, failures, recorded requests
   GET  /_control/requests      requests seen on the Discord endpoints (oldest
-                               first; ?endpoint=authorize|token|me filters):
+                               first; ?endpoint=authorize|token|me|member filters):
                                endpoint, method, path, headers (names
                                lower-cased), query, form, status (null when the
                                connection was closed without an answer)
@@ -110,9 +118,27 @@ DEFAULT_USER = {
     "verified": True,
 }
 
+# A guild member object as GET /users/@me/guilds/{guild}/member returns it
+# (the "user" member is added from the token's user when served).
+DEFAULT_MEMBER = {
+    "avatar": None,
+    "banner": None,
+    "communication_disabled_until": None,
+    "flags": 0,
+    "joined_at": "2015-04-26T06:26:56.936000+00:00",
+    "nick": None,
+    "pending": False,
+    "premium_since": None,
+    "roles": [],
+    "unusual_dm_activity_until": None,
+    "mute": False,
+    "deaf": False,
+}
+
 FAIL_MODES = {
     "token": frozenset({"500", "429", "slow", "close", "malformed"}),
     "me": frozenset({"500", "429", "slow", "close", "malformed", "no_id"}),
+    "member": frozenset({"500", "429", "slow", "close", "malformed", "403"}),
 }
 
 # Discord rejects scopes it does not know; a typo such as "emails" must fail here too.
@@ -133,6 +159,7 @@ _ALNUM = string.ascii_letters + string.digits
 _CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}\Z")
 _VERIFIER_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}\Z")
 _API_PATH_RE = re.compile(r"/api(?:/v[0-9]+)?(/.*)\Z")
+_MEMBER_PATH_RE = re.compile(r"/users/@me/guilds/([0-9]{1,20})/member\Z")
 
 
 def s256_challenge(verifier):
@@ -370,9 +397,29 @@ class FakeDiscord:
             self._deny = deny
         return deny
 
+    def set_member(self, guild_id, member=None, user_id=None):
+        """Makes user_id (default: the current user) a member of guild_id with
+        `member`'s fields merged over DEFAULT_MEMBER; member None takes them out
+        of the server. Served as given, so bad shapes can be tested."""
+        if not isinstance(guild_id, str) or not re.fullmatch(r"[0-9]{1,20}", guild_id):
+            raise ValueError('"guild_id" must be a snowflake string')
+        if member is not None and not isinstance(member, dict):
+            raise ValueError('"member" must be a JSON object or null')
+        if user_id is not None and not isinstance(user_id, str):
+            raise ValueError('"user_id" must be a string')
+        with self._lock:
+            key = (guild_id, user_id if user_id is not None else str(self._user.get("id")))
+            if member is None:
+                self._members.pop(key, None)
+                return None
+            merged = copy.deepcopy(DEFAULT_MEMBER)
+            merged.update(copy.deepcopy(member))
+            self._members[key] = merged
+        return copy.deepcopy(merged)
+
     def fail(self, endpoint, mode, slow_seconds=DEFAULT_SLOW_SECONDS):
         if endpoint not in FAIL_MODES:
-            raise ValueError('"endpoint" must be "token" or "me"')
+            raise ValueError('"endpoint" must be "token", "me" or "member"')
         if isinstance(mode, int) and not isinstance(mode, bool):
             mode = str(mode)
         if mode is not None and mode not in FAIL_MODES[endpoint]:
@@ -435,6 +482,7 @@ class FakeDiscord:
         self._access = {}
         self._refresh = {}
         self._requests = []
+        self._members = {}
 
     def _new_code(self, user, scope, redirect_uri, code_challenge):
         code = _random_token()
@@ -482,6 +530,8 @@ class FakeDiscord:
             endpoint, allowed = "token", "POST"
         elif match and match.group(1) == "/users/@me":
             endpoint, allowed = "me", "GET"
+        elif match and _MEMBER_PATH_RE.match(match.group(1)):
+            endpoint, allowed = "member", "GET"
         else:
             endpoint, allowed = None, None
 
@@ -509,6 +559,8 @@ class FakeDiscord:
             return self._failure(endpoint, mode), entry
         if endpoint == "token":
             return self._token(headers, content_type, form, form_repeated), entry
+        if endpoint == "member":
+            return self._member(headers, _MEMBER_PATH_RE.match(match.group(1)).group(1)), entry
         return self._me(headers, drop_id=(mode == "no_id")), entry
 
     @staticmethod
@@ -526,10 +578,14 @@ class FakeDiscord:
                 ("X-RateLimit-Bucket", "fake-" + endpoint),
                 ("X-RateLimit-Scope", "user"),
             ], note="failure mode 429")
+        if mode == "403":
+            return _discord_error(403, "Missing Access", 50001)
         if mode == "malformed":
-            body = (b'{"access_token": "6qrZcUqja7812RVdnEKjpzOL4CvHBFG", "token_type": "Bea'
-                    if endpoint == "token" else
-                    b'{"id": "80351110224678912", "username": "nelly", "avatar": ')
+            body = {
+                "token": b'{"access_token": "6qrZcUqja7812RVdnEKjpzOL4CvHBFG", "token_type": "Bea',
+                "me": b'{"id": "80351110224678912", "username": "nelly", "avatar": ',
+                "member": b'{"nick": null, "roles": ["41771983423143936", ',
+            }[endpoint]
             return _Response(200, body, [("Content-Type", "application/json")],
                              note="failure mode malformed")
         return _Response(hang_up=True, note="failure mode close")
@@ -700,6 +756,23 @@ class FakeDiscord:
             user.pop("id", None)
         return _json(200, user, note="failure mode no_id" if drop_id else "user")
 
+    def _member(self, headers, guild_id):
+        scheme, _, token = (headers.get("Authorization") or "").strip().partition(" ")
+        with self._lock:
+            grant = self._access.get(token.strip()) if scheme.lower() == "bearer" else None
+        if (grant is None or grant.expires_at <= time.monotonic()
+                or "guilds.members.read" not in grant.scope.split()):
+            return _discord_error(401, "401: Unauthorized")
+        with self._lock:
+            member = copy.deepcopy(self._members.get((guild_id, str(grant.user.get("id")))))
+        if member is None:
+            return _discord_error(404, "Unknown Guild", 10004)
+        member.setdefault("user", {k: grant.user[k] for k in
+                                   ("id", "username", "avatar", "discriminator", "public_flags",
+                                    "flags", "banner", "accent_color", "global_name")
+                                   if k in grant.user})
+        return _json(200, member, note="member")
+
     # -- control over HTTP -------------------------------------------------------
 
     def _control(self, method, path, query_string, body):
@@ -707,6 +780,8 @@ class FakeDiscord:
         routes = {
             "user": ("POST", lambda a: {"user": self.set_user(a)}),
             "deny": ("POST", lambda a: {"deny": self.deny(a.get("deny", True))}),
+            "member": ("POST", lambda a: {"member": self.set_member(
+                a.get("guild_id"), a.get("member"), a.get("user_id"))}),
             "fail": ("POST", lambda a: self.fail(a.get("endpoint"), a.get("mode"),
                                                  a.get("slow_seconds"))),
             "expire_codes": ("POST", lambda a: {"expired": self.expire_codes()}),
@@ -819,8 +894,8 @@ def _parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="fake_discord.py",
         description="Fake Discord: a stand-in for discord.com for local development and tests; "
-                    "never for production. Serves /oauth2/authorize, /api/oauth2/token and "
-                    "/api/users/@me on 127.0.0.1, steered through /_control/ (see the module "
+                    "never for production. Serves /oauth2/authorize, /api/oauth2/token, "
+                    "/api/users/@me and /api/users/@me/guilds/{guild}/member on 127.0.0.1, steered through /_control/ (see the module "
                     "docstring).",
         epilog='With --port 0 a free port is chosen. The first stdout line is "LISTENING <port>". '
                "SIGTERM or SIGINT stops it (exit 0).")

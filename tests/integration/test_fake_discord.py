@@ -30,6 +30,8 @@ import fake_discord  # noqa: E402  (found through the path set just above)
 CLIENT_ID = "1100000000000000001"
 CLIENT_SECRET = "s3cr3t-for-the-fake-only"
 REDIRECT_URI = "http://127.0.0.1:8080/api/auth/discord/callback"
+GUILD_ID = "1300000000000000001"
+ROLE_ID = "41771983423143936"
 OTHER_REDIRECT_URI = "http://localhost:8080/api/auth/discord/callback"
 
 
@@ -426,6 +428,61 @@ def test_unknown_paths_and_methods(fake):
     assert call("GET", fake.base_url + "/_control/reset").status == 405
 
 
+# -- the guild member endpoint --------------------------------------------------------
+
+def member(fake, token, guild_id=GUILD_ID):
+    return call("GET", f"{fake.api_base}/users/@me/guilds/{guild_id}/member",
+                headers={"Authorization": f"Bearer {token}"})
+
+
+def test_member_of_the_server(fake):
+    fake.set_member(GUILD_ID, {"nick": "Nel", "roles": [ROLE_ID]})
+    reply = member(fake, access_token(fake, scope="identify email guilds.members.read"))
+    assert reply.status == 200
+    body = reply.json()
+    assert body["nick"] == "Nel" and body["roles"] == [ROLE_ID]
+    assert body["user"]["id"] == fake_discord.DEFAULT_USER["id"]
+    assert "email" not in body["user"]
+    assert set(fake_discord.DEFAULT_MEMBER) <= set(body)
+    assert fake.requests("member")[0]["path"] == f"/api/users/@me/guilds/{GUILD_ID}/member"
+
+
+def test_not_a_member_is_404_unknown_guild(fake):
+    token = access_token(fake, scope="identify guilds.members.read")
+    reply = member(fake, token)
+    assert reply.status == 404
+    assert reply.json() == {"message": "Unknown Guild", "code": 10004}
+    # Another server, or another user, is no membership either.
+    fake.set_member(GUILD_ID, {}, user_id="1")
+    fake.set_member("1300000000000000002", {})
+    assert member(fake, token).status == 404
+    fake.set_member("1300000000000000002", None)
+    assert member(fake, token, "1300000000000000002").status == 404
+
+
+def test_member_needs_the_scope_and_a_token(fake):
+    fake.set_member(GUILD_ID, {})
+    assert member(fake, access_token(fake, scope="identify email")).status == 401
+    assert member(fake, "not-a-token").status == 401
+
+
+def test_member_over_http_control(fake):
+    reply = call("POST", fake.base_url + "/_control/member",
+                 json_body={"guild_id": GUILD_ID, "member": {"roles": [ROLE_ID]}})
+    assert reply.status == 200 and reply.json()["member"]["roles"] == [ROLE_ID]
+    assert member(fake, access_token(fake, scope="identify guilds.members.read")).status == 200
+    for body in ({"guild_id": "abc"}, {"guild_id": GUILD_ID, "member": []}):
+        reply = call("POST", fake.base_url + "/_control/member", json_body=body)
+        assert reply.status == 400
+
+
+def test_fail_403_is_missing_access(fake):
+    set_failure(fake, "member", "403")
+    reply = hit(fake, "member")
+    assert reply.status == 403
+    assert reply.json() == {"message": "Missing Access", "code": 50001}
+
+
 # -- failure modes ------------------------------------------------------------------
 
 def hit(fake, endpoint, timeout=10):
@@ -435,6 +492,11 @@ def hit(fake, endpoint, timeout=10):
         return call("POST", fake.api_base + "/oauth2/token", headers=basic(), timeout=timeout,
                     form={"grant_type": "authorization_code", "code": code,
                           "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
+    if endpoint == "member":
+        fake.set_member(GUILD_ID, {"roles": [ROLE_ID]})
+        token = access_token(fake, scope="identify guilds.members.read")
+        return call("GET", f"{fake.api_base}/users/@me/guilds/{GUILD_ID}/member", timeout=timeout,
+                    headers={"Authorization": f"Bearer {token}"})
     token = access_token(fake)
     return call("GET", fake.api_base + "/users/@me", timeout=timeout,
                 headers={"Authorization": f"Bearer {token}"})
@@ -447,7 +509,7 @@ def set_failure(fake, endpoint, mode, **extra):
     return reply
 
 
-@pytest.mark.parametrize("endpoint", ["token", "me"])
+@pytest.mark.parametrize("endpoint", ["token", "me", "member"])
 def test_fail_500(fake, endpoint):
     set_failure(fake, endpoint, "500")
     reply = hit(fake, endpoint)
@@ -455,7 +517,7 @@ def test_fail_500(fake, endpoint):
     assert reply.json() == {"message": "500: Internal Server Error", "code": 0}
 
 
-@pytest.mark.parametrize("endpoint", ["token", "me"])
+@pytest.mark.parametrize("endpoint", ["token", "me", "member"])
 def test_fail_429(fake, endpoint):
     set_failure(fake, endpoint, "429")
     reply = hit(fake, endpoint)
@@ -465,7 +527,7 @@ def test_fail_429(fake, endpoint):
                             "global": False}
 
 
-@pytest.mark.parametrize("endpoint", ["token", "me"])
+@pytest.mark.parametrize("endpoint", ["token", "me", "member"])
 def test_fail_malformed(fake, endpoint):
     set_failure(fake, endpoint, "malformed")
     reply = hit(fake, endpoint)
@@ -474,7 +536,7 @@ def test_fail_malformed(fake, endpoint):
         reply.json()
 
 
-@pytest.mark.parametrize("endpoint", ["token", "me"])
+@pytest.mark.parametrize("endpoint", ["token", "me", "member"])
 def test_fail_close(fake, endpoint):
     set_failure(fake, endpoint, "close")
     with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException)):
@@ -490,7 +552,7 @@ def test_fail_no_id(fake):
     assert "id" not in user and user["username"] == "nelly"
 
 
-@pytest.mark.parametrize("endpoint", ["token", "me"])
+@pytest.mark.parametrize("endpoint", ["token", "me", "member"])
 def test_fail_slow_does_not_block_other_requests(fake, endpoint):
     set_failure(fake, endpoint, "slow", slow_seconds=1.5)
     result = {}
@@ -522,7 +584,7 @@ def test_slow_times_out_a_patient_client(fake):
         hit(fake, "token", timeout=0.5)
 
 
-@pytest.mark.parametrize("endpoint", ["token", "me"])
+@pytest.mark.parametrize("endpoint", ["token", "me", "member"])
 def test_null_mode_clears_the_failure(fake, endpoint):
     set_failure(fake, endpoint, "500")
     set_failure(fake, endpoint, None)
@@ -533,6 +595,8 @@ def test_null_mode_clears_the_failure(fake, endpoint):
     {"endpoint": "token", "mode": "no_id"},
     {"endpoint": "authorize", "mode": "500"},
     {"endpoint": "me", "mode": "teapot"},
+    {"endpoint": "me", "mode": "403"},
+    {"endpoint": "member", "mode": "no_id"},
     {"endpoint": "me", "mode": "slow", "slow_seconds": -1},
     {"endpoint": "me", "mode": "slow", "slow_seconds": "5"},
 ])
@@ -553,6 +617,9 @@ def test_reset_clears_everything(fake):
     assert exchange(fake, code).json()["error"] == "invalid_grant"
     assert me(fake, access_token(fake)).json()["username"] == "nelly"
     assert "code" in query_of(authorize(fake).headers["Location"])[1]
+    fake.set_member(GUILD_ID, {})
+    fake.reset()
+    assert member(fake, access_token(fake, scope="identify guilds.members.read")).status == 404
 
 
 def test_requests_over_http_filter_by_endpoint(fake):

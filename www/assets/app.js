@@ -70,6 +70,7 @@ const MESSAGES = {
   method_not_allowed: 'That action is not supported.',
   conflict: 'That already exists.',
   discord_already_linked: 'That Discord account is already linked to another user.',
+  not_guild_member: 'This sign-in is for members of the Farout Discord server. Join the server with this Discord account, then sign in again.',
   payload_too_large: 'That is too much data to send at once.',
   unsupported_media_type: 'The server did not accept the request format.',
   too_many_attempts: 'Too many attempts. Please wait before you try again.',
