@@ -265,6 +265,14 @@ def test_new_user_json_mode(clean):
     assert stack.sql("auth", "SELECT count(*) FROM oauth_states") == [(0,)]
 
 
+def test_without_a_server_gate_no_member_lookup_is_made(clean):
+    # DISCORD_GUILD_ID is unset in the default stack: the three calls of the plain flow only.
+    stack = clean
+    assert sign_in(stack).status_code == 200
+    assert [r["endpoint"] for r in stack.fake.requests()] == ["authorize", "token", "me"]
+    assert stack.fake.requests("authorize")[0]["query"]["scope"] == "identify email"
+
+
 def test_new_user_redirect_mode_goes_to_next(clean):
     stack = clean
     browser = requests.Session()
