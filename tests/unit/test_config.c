@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ static const char *const variables[] = {
 	"JWT_EXPIRATION_DAYS", "JWT_ISSUER", "PUBLIC_URL", "DISCORD_CLIENT_ID",
 	"DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI", "DISCORD_API_BASE",
 	"DISCORD_AUTHORIZE_URL", "DISCORD_TIMEOUT_MS", "BCRYPT_COST", "LOGIN_MAX_FAILURES",
-	"LOGIN_WINDOW_SECONDS", "LOG_TARGET", "LOG_LEVEL", "TOTP_KEY",
+	"LOGIN_WINDOW_SECONDS", "LOG_TARGET", "LOG_LEVEL", "TOTP_KEY", "DISCORD_GUILD_ID",
+	"DISCORD_RANK_ROLES", "DISCORD_OFFICER_ROLES",
 };
 
 /* config_load wipes the secret it read from the environment: put it back before each load. */
@@ -384,6 +386,99 @@ static void test_public_url_shape(void **state)
 	refused_with("PUBLIC_URL", "https://farout.example\r\nX: y");
 }
 
+#define GUILD "1300000000000000001"
+#define ROLE_A "1310000000000000001"
+#define ROLE_B "1310000000000000002"
+
+static void test_no_server_gate_by_default(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_null(cfg.discord_guild_id);
+	assert_int_equal(cfg.discord_nrank_roles, 0);
+	assert_int_equal(cfg.discord_nofficer_roles, 0);
+	config_cleanup(&cfg);
+}
+
+static void test_server_gate_lists(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	setenv("DISCORD_GUILD_ID", GUILD, 1);
+	setenv("DISCORD_RANK_ROLES", " " ROLE_B "=Wing Commander , " ROLE_A " = Pilot", 1);
+	setenv("DISCORD_OFFICER_ROLES", ROLE_A "," ROLE_B, 1);
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_string_equal(cfg.discord_guild_id, GUILD);
+	assert_int_equal(cfg.discord_nrank_roles, 2);
+	assert_string_equal(cfg.discord_rank_roles[0].role_id, ROLE_B);
+	assert_string_equal(cfg.discord_rank_roles[0].rank, "Wing Commander");
+	assert_string_equal(cfg.discord_rank_roles[1].role_id, ROLE_A);
+	assert_string_equal(cfg.discord_rank_roles[1].rank, "Pilot");
+	assert_int_equal(cfg.discord_nofficer_roles, 2);
+	assert_string_equal(cfg.discord_officer_roles[0], ROLE_A);
+	assert_string_equal(cfg.discord_officer_roles[1], ROLE_B);
+	config_cleanup(&cfg);
+
+	/* A role may both give a rank and make an officer; a 32-character rank fits. */
+	setenv("DISCORD_RANK_ROLES", ROLE_A "=" "abcdefghijklmnopqrstuvwxyzABCDEF", 1);
+	setenv("DISCORD_OFFICER_ROLES", ROLE_A, 1);
+	reset_secret();
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_int_equal(cfg.discord_nrank_roles, 1);
+	config_cleanup(&cfg);
+}
+
+static void test_server_gate_errors_name_their_variable(void **state)
+{
+	static const struct {
+		const char *variable, *value;
+	} bad[] = {
+		{"DISCORD_GUILD_ID", "farout"},
+		{"DISCORD_GUILD_ID", "-1300000000000000001"},
+		{"DISCORD_GUILD_ID", "123456789012345678901"},
+		{"DISCORD_GUILD_ID", "18446744073709551616"},
+		{"DISCORD_RANK_ROLES", "captain=Captain"},
+		{"DISCORD_RANK_ROLES", ROLE_A "Captain"},
+		{"DISCORD_RANK_ROLES", ROLE_A "="},
+		{"DISCORD_RANK_ROLES", ROLE_A "=   "},
+		{"DISCORD_RANK_ROLES", ROLE_A "=abcdefghijklmnopqrstuvwxyzABCDEFG"}, /* 33 */
+		{"DISCORD_RANK_ROLES", ROLE_A "=Cap\ttain"},
+		{"DISCORD_RANK_ROLES", ROLE_A "=A," ROLE_A "=B"},
+		{"DISCORD_RANK_ROLES", ROLE_A "=A,," ROLE_B "=B"},
+		{"DISCORD_RANK_ROLES", ROLE_A "=A " ROLE_B "=B"},
+		{"DISCORD_RANK_ROLES", ","},
+		{"DISCORD_RANK_ROLES", "=Captain"},
+		{"DISCORD_OFFICER_ROLES", "officers"},
+		{"DISCORD_OFFICER_ROLES", ROLE_A "," ROLE_A},
+		{"DISCORD_OFFICER_ROLES", ROLE_A ","},
+		{"DISCORD_OFFICER_ROLES", ROLE_A ";" ROLE_B},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		setenv("DISCORD_GUILD_ID", GUILD, 1);
+		refused_with(bad[i].variable, bad[i].value);
+	}
+	/* The role lists mean nothing without the server. */
+	refused_with("DISCORD_RANK_ROLES", ROLE_A "=Captain");
+	refused_with("DISCORD_OFFICER_ROLES", ROLE_A);
+}
+
+static void test_server_gate_list_length(void **state)
+{
+	char list[CONFIG_ROLES_MAX * 25 + 64];
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i <= CONFIG_ROLES_MAX; i++)
+		n += (size_t)snprintf(list + n, sizeof list - n, "%s%d", i ? "," : "", 1000 + i);
+	setenv("DISCORD_GUILD_ID", GUILD, 1);
+	refused_with("DISCORD_OFFICER_ROLES", list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +497,10 @@ int main(void)
 		cmocka_unit_test_setup(test_redirect_uri_from_public_url, valid_environment),
 		cmocka_unit_test_setup(test_public_url_shape, valid_environment),
 		cmocka_unit_test_setup(test_totp_key, valid_environment),
+		cmocka_unit_test_setup(test_no_server_gate_by_default, valid_environment),
+		cmocka_unit_test_setup(test_server_gate_lists, valid_environment),
+		cmocka_unit_test_setup(test_server_gate_errors_name_their_variable, valid_environment),
+		cmocka_unit_test_setup(test_server_gate_list_length, valid_environment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -363,6 +363,11 @@ static void test_authorize_url(void **state)
 	url = oauth_authorize_url_new(&cfg, "s", "c");
 	assert_non_null(strstr(url, "authorize?x=1&response_type=code&"));
 	free(url);
+	/* The server gate adds the one scope its member lookup needs. */
+	cfg.discord_guild_id = (char *)"1300000000000000001";
+	url = oauth_authorize_url_new(&cfg, "s", "c");
+	assert_non_null(strstr(url, "&scope=identify%20email%20guilds.members.read&redirect_uri="));
+	free(url);
 }
 
 static void test_answers(void **state)
@@ -383,6 +388,7 @@ static void test_answers(void **state)
 		{OAUTH_ALREADY_LINKED, 409, "discord_already_linked"},
 		{OAUTH_HAS_OTHER_DISCORD, 409, "discord_already_linked"},
 		{OAUTH_DISCORD_UNAVAILABLE, 502, "discord_unavailable"},
+		{OAUTH_NOT_GUILD_MEMBER, 403, "not_guild_member"},
 		{OAUTH_UNAVAILABLE, 503, "unavailable"},
 		{OAUTH_ERROR, 500, "internal_error"},
 	};
