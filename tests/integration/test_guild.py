@@ -406,3 +406,33 @@ def test_a_valid_gate_configuration_starts_every_program(stack):
             assert proc.wait(10) == 0
             stack._note_sanitizer(f"{name} with the gate", proc.stderr.read().decode(errors="replace"))
             proc.stderr.close()
+
+
+# ---- the login page ---------------------------------------------------------------------------
+
+
+def test_login_page_says_why_in_words(gated):
+    """Where a refused browser lands: the real page in a real (headless) browser."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    stack = gated
+    browser, cb = started(stack)
+    location = finish(browser, cb, json=False).headers["Location"]
+    assert location == stack.public_url + "/login?error=not_guild_member"
+
+    options = Options()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options)
+    try:
+        driver.get(location)
+        message = WebDriverWait(driver, 15).until(
+            expected_conditions.visibility_of_element_located((By.ID, "message")))
+        assert "This sign-in is for members of the Farout Discord server" in message.text
+        assert "not_guild_member" not in message.text
+    finally:
+        driver.quit()
