@@ -45,7 +45,8 @@ FakeDiscord methods of the same names:
 Command line (a harness reads the first stdout line; SIGTERM/SIGINT stop it):
 
   python3 tests/fake_discord.py --port 0 --client-id ID --client-secret SECRET \\
-      --redirect-uri URI [--redirect-uri URI2]   ->   stdout: LISTENING <port>
+      --redirect-uri URI [--redirect-uri URI2] [--guild-member GUILD_ID]
+                                                 ->   stdout: LISTENING <port>
 
 The client options fall back to DISCORD_CLIENT_ID, DISCORD_CLIENT_SECRET and
 DISCORD_REDIRECT_URI. One line per request goes to stderr, without query
@@ -906,6 +907,10 @@ def _parse_args(argv):
                         help="its secret (default: $DISCORD_CLIENT_SECRET)")
     parser.add_argument("--redirect-uri", action="append", dest="redirect_uris",
                         help="a registered redirect URI; repeatable (default: $DISCORD_REDIRECT_URI)")
+    parser.add_argument("--guild-member", action="append", dest="guilds", default=[],
+                        metavar="GUILD_ID",
+                        help="make the default user a member (no roles) of this server; "
+                             "repeatable; more through /_control/member")
     args = parser.parse_args(argv)
     if not args.redirect_uris and os.environ.get("DISCORD_REDIRECT_URI"):
         args.redirect_uris = [os.environ["DISCORD_REDIRECT_URI"]]
@@ -915,6 +920,9 @@ def _parse_args(argv):
             parser.error(f"{name} is required")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be from 0 to 65535")
+    for guild in args.guilds:
+        if not re.fullmatch(r"[0-9]{1,20}", guild):
+            parser.error("--guild-member takes a server id (digits)")
     return args
 
 
@@ -925,6 +933,8 @@ def main(argv=None):
     # only sigwait() below ever sees the signal.
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     fake = FakeDiscord(args.client_id, args.client_secret, args.redirect_uris, args.port)
+    for guild in args.guilds:
+        fake.set_member(guild, {})
     try:
         fake.start()
     except OSError as err:

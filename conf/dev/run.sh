@@ -222,8 +222,10 @@ if [ -z "${DISCORD_CLIENT_ID:-}" ] && [ "${FAROUT_FAKE_DISCORD:-1}" != 0 ]; then
 	port_file=$var/fake_discord.out
 	rm -f -- "$port_file"
 	# The secret reaches it through the environment, not the command line.
+	# With DISCORD_GUILD_ID set, its made-up user is a member of that server (no roles).
 	setsid /usr/bin/python3 tests/fake_discord.py --port 0 \
 		--client-id "$DISCORD_CLIENT_ID" --redirect-uri "$DISCORD_REDIRECT_URI" \
+		${DISCORD_GUILD_ID:+--guild-member "$DISCORD_GUILD_ID"} \
 		>"$port_file" 2>>"$log_dir/fake_discord.log" </dev/null &
 	fake_pid=$!
 	# Its first stdout line is "LISTENING <port>".

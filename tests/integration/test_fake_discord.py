@@ -687,6 +687,34 @@ def test_command_line_server_and_its_log(tmp_path):
         assert secret not in log
 
 
+def test_command_line_guild_member():
+    proc = subprocess.Popen(
+        ["/usr/bin/python3", str(TESTS_DIR / "fake_discord.py"), "--port", "0",
+         "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET,
+         "--redirect-uri", REDIRECT_URI, "--guild-member", GUILD_ID],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        base = f"http://127.0.0.1:{int(proc.stdout.readline().decode().split()[1])}"
+        verifier = new_verifier()
+        params = {"response_type": "code", "client_id": CLIENT_ID,
+                  "scope": "identify guilds.members.read", "redirect_uri": REDIRECT_URI,
+                  "code_challenge": fake_discord.s256_challenge(verifier),
+                  "code_challenge_method": "S256"}
+        location = call("GET", base + "/oauth2/authorize?" + urllib.parse.urlencode(params)
+                        ).headers["Location"]
+        token = call("POST", base + "/api/oauth2/token", headers=basic(),
+                     form={"grant_type": "authorization_code", "code": query_of(location)[1]["code"],
+                           "redirect_uri": REDIRECT_URI, "code_verifier": verifier}).json()
+        reply = call("GET", f"{base}/api/users/@me/guilds/{GUILD_ID}/member",
+                     headers={"Authorization": "Bearer " + token["access_token"]})
+        assert reply.status == 200 and reply.json()["roles"] == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        proc.stdout.close()
+
+
 def test_help_says_it_is_not_for_production():
     out = subprocess.run(["/usr/bin/python3", str(TESTS_DIR / "fake_discord.py"), "--help"],
                          capture_output=True, text=True, check=True).stdout
