@@ -125,8 +125,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	enum oauth_result r = OAUTH_INVALID_STATE;
 	struct oauth_pending pending = {0};
 	struct discord_user du = {0};
-	struct discord_member member = {0};
-	bool gated = guild_is_gated(cfg);
+	struct discord_member member = {0}; /* stays empty without a server gate */
 	struct user u = {0};
 	char *state = NULL, *binding = NULL, *error = NULL, *code = NULL, *token = NULL;
 	char *session = NULL, *mfa = NULL;
@@ -162,17 +161,14 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	if (r != OAUTH_OK)
 		goto out;
 	r = oauth_result_of_discord(discord_fetch_user(&w->discord, token, &du));
-	/* Not in the server: refused before anything about the user is written. */
-	if (r == OAUTH_OK && gated)
-		r = oauth_result_of_discord(
-			discord_fetch_member(&w->discord, token, cfg->discord_guild_id, &member));
+	/* With a server gate, not being in it refuses the user before anything is written. */
+	if (r == OAUTH_OK)
+		r = oauth_result_of_discord(guild_fetch_member(&w->discord, cfg, token, &member));
 	/* Used, kept nowhere: it identified the user (and their server roles), which is all we wanted. */
 	util_free_secret(token);
 	token = NULL;
 	if (r == OAUTH_INVALID_GRANT)
 		r = OAUTH_DISCORD_UNAVAILABLE;
-	if (r == OAUTH_NOT_GUILD_MEMBER)
-		log_info("discord callback: discord user %s is not in the server", du.id);
 	if (r != OAUTH_OK)
 		goto out;
 
@@ -195,7 +191,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	}
 	/* Discord's roles change the user's role in the same transaction as the session. */
-	if (r == OAUTH_OK && gated && (st = guild_sync_role(&app->auth_db, cfg, &member, &u)) != DB_OK)
+	if (r == OAUTH_OK && (st = guild_sync_role(&app->auth_db, cfg, &member, &u)) != DB_OK)
 		r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	if (r == OAUTH_OK && mfa == NULL)
 		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,
@@ -205,7 +201,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		goto out;
 	}
 	/* The member row is derived data: its failure is logged there and repaired next time. */
-	if (oauth_member_upsert(&app->app_db, &du, gated ? member.nick : NULL) == 0 && gated)
+	if (oauth_member_upsert(&app->app_db, &du, member.nick) == 0)
 		guild_sync_rank(&app->app_db, cfg, &member, du.id);
 
 	if (mfa != NULL) {

@@ -537,6 +537,7 @@ enum discord_result discord_fetch_member(struct discord_client *c, const char *a
 	if (perform(c, "guild member", url, headers, NULL, &body, &status) == -1)
 		goto out;
 	if (status == 404 || status == 403) {
+		log_info("discord guild member: HTTP %ld, the user is not in the server", status);
 		result = DISCORD_NOT_MEMBER;
 	} else if (status == 429) {
 		/* Waiting it out would hold this worker (and the browser) past the timeout. */

@@ -11,6 +11,15 @@ bool guild_is_gated(const struct config *cfg)
 	return cfg->discord_guild_id != NULL;
 }
 
+enum discord_result guild_fetch_member(struct discord_client *c, const struct config *cfg,
+                                       const char *access_token, struct discord_member *m)
+{
+	memset(m, 0, sizeof *m);
+	if (!guild_is_gated(cfg))
+		return DISCORD_OK;
+	return discord_fetch_member(c, access_token, cfg->discord_guild_id, m);
+}
+
 const char *guild_rank_for(const struct config *cfg, const struct discord_member *m)
 {
 	for (size_t i = 0; i < cfg->discord_nrank_roles; i++)

@@ -26,6 +26,14 @@
 /* True when DISCORD_GUILD_ID is set: every Discord sign-in is checked against the server. */
 bool guild_is_gated(const struct config *);
 
+/*
+ * The user's membership of the server (discord_fetch_member) when there is
+ * a gate; without one, DISCORD_OK and *m left empty, with no call made. An
+ * empty member changes nothing below, so callers need not ask which it was.
+ */
+enum discord_result guild_fetch_member(struct discord_client *, const struct config *,
+                                       const char *access_token, struct discord_member *m);
+
 /* The rank the member's roles give (borrowed from the config), or NULL for "keep it". */
 const char *guild_rank_for(const struct config *, const struct discord_member *);
 
