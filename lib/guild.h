@@ -11,6 +11,7 @@
  *   becomes `officer` and an `officer` holding none becomes `member`;
  *   `admin` (and any role this build does not know) is never touched.
  *   Without DISCORD_OFFICER_ROLES, roles are left to the operators.
+ * Owns no table: the role is users.c's to write, the rank members.c's.
  * Nothing here owns memory beyond what its functions say.
  */
 #ifndef FAROUT_GUILD_H
