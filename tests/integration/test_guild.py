@@ -411,28 +411,17 @@ def test_a_valid_gate_configuration_starts_every_program(stack):
 # ---- the login page ---------------------------------------------------------------------------
 
 
-def test_login_page_says_why_in_words(gated):
-    """Where a refused browser lands: the real page in a real (headless) browser."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
+def test_login_page_says_why_in_words(gated, browser):
+    """A refused browser, clicked through the real pages: it lands on the sign-in page,
+    which says why in words."""
+    browser.open("/login?next=/members")
+    browser.click("#discord")
+    browser.wait_url("/login?error=not_guild_member")
+    message = browser.wait_text("#message", "This sign-in is for members of the Farout Discord server")
+    assert "not_guild_member" not in message.text
+    assert "farout_session" not in {c["name"] for c in browser.driver.get_cookies()}
+    assert_nothing_written(gated)
 
-    stack = gated
-    browser, cb = started(stack)
-    location = finish(browser, cb, json=False).headers["Location"]
-    assert location == stack.public_url + "/login?error=not_guild_member"
-
-    options = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options)
-    try:
-        driver.get(location)
-        message = WebDriverWait(driver, 15).until(
-            expected_conditions.visibility_of_element_located((By.ID, "message")))
-        assert "This sign-in is for members of the Farout Discord server" in message.text
-        assert "not_guild_member" not in message.text
-    finally:
-        driver.quit()
+    # Once in the server, the same button signs in.
+    join(gated)
+    browser.sign_in_with_discord("/members")
