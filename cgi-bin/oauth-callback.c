@@ -191,7 +191,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	}
 	/* Discord's roles change the user's role in the same transaction as the session. */
-	if (r == OAUTH_OK && (st = guild_sync_role(&app->auth_db, cfg, &member, &u)) != DB_OK)
+	if (r == OAUTH_OK && (st = guild_sync_role(app, req, &member, &u)) != DB_OK)
 		r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	if (r == OAUTH_OK && mfa == NULL)
 		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,
@@ -202,7 +202,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	}
 	/* The member row is derived data: its failure is logged there and repaired next time. */
 	if (oauth_member_upsert(&app->app_db, &du, member.nick) == 0)
-		guild_sync_rank(&app->app_db, cfg, &member, du.id);
+		guild_sync_rank(app, req, &member, du.id);
 
 	if (mfa != NULL) {
 		if ((json ? mfa_answer_json(resp, mfa)

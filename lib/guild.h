@@ -19,9 +19,11 @@
 
 #include <stdbool.h>
 
+#include "app.h"
 #include "config.h"
 #include "db.h"
 #include "discord.h"
+#include "http.h"
 #include "users.h"
 
 /* True when DISCORD_GUILD_ID is set: every Discord sign-in is checked against the server. */
@@ -46,19 +48,24 @@ const char *guild_rank_for(const struct config *, const struct discord_member *)
 const char *guild_role_for(const struct config *, const struct discord_member *, const char *current);
 
 /*
- * Brings u's role in line with guild_role_for (one UPDATE, only when it
- * differs; u is refreshed). DB_OK also when a concurrent change got there
- * first. Logged when it changes.
+ * Brings u's role in line with guild_role_for, inside the farout_auth
+ * transaction the caller has open (the sign-in's): one UPDATE, only when it
+ * differs (u is refreshed), and its audit row, role_change with no actor and
+ * detail {"by": "discord", "from", "to"}. DB_OK also when a concurrent change
+ * got there first (then nothing is written). Logged when it changes.
  */
-enum db_status guild_sync_role(struct db *auth_db, const struct config *,
+enum db_status guild_sync_role(struct app *, const struct http_req *,
                                const struct discord_member *, struct user *u);
 
 /*
  * Sets the member row's rank from guild_rank_for, when there is one and it
- * differs. Derived data like the rest of the member row: 0, or -1 after
- * logging why (the next sign-in repairs it); never a reason to fail a sign-in.
+ * differs, with its audit row (member_update with no actor and detail
+ * {"fields": ["rank"], "by": "discord"}, committed before the change as
+ * member_events does). Derived data like the rest of the member row: 0, or
+ * -1 after logging why (the next sign-in repairs it); never a reason to
+ * fail a sign-in.
  */
-int guild_sync_rank(struct db *app_db, const struct config *, const struct discord_member *,
+int guild_sync_rank(struct app *, const struct http_req *, const struct discord_member *,
                     const char *discord_id);
 
 #endif

@@ -81,6 +81,16 @@ def rank_of(stack, discord_id=NELLY_ID):
     return member_row(stack, discord_id)["rank"]
 
 
+def audit(stack, event):
+    """The audit rows of one event kind, oldest first: (outcome, actor_user_id, target, detail)."""
+    return stack.sql("auth", "SELECT outcome, actor_user_id, target, detail FROM audit_events "
+                             "WHERE event = %s ORDER BY id", (event,))
+
+
+def by_discord(**detail):
+    return {"by": "discord", **detail}
+
+
 # ---- membership --------------------------------------------------------------------------
 
 
@@ -110,6 +120,7 @@ def assert_nothing_written(stack):
     assert stack.sql("auth", "SELECT count(*) FROM users WHERE discord_id = %s", (NELLY_ID,)) == [(0,)]
     assert stack.sql("app", "SELECT count(*) FROM members") == [(0,)]
     assert stack.sql("auth", "SELECT count(*) FROM sessions") == [(0,)]
+    assert audit(stack, "role_change") == [] and audit(stack, "member_update") == []
 
 
 def test_non_member_is_refused_with_nothing_written_and_the_state_used(gated):
@@ -119,6 +130,8 @@ def test_non_member_is_refused_with_nothing_written_and_the_state_used(gated):
     body = assert_error(r, 403, "not_guild_member")
     assert "Farout Discord server" in body["detail"]
     assert_oauth_cookie_cleared(r)
+    # The refusal is on record, as every failed Discord sign-in is.
+    assert audit(stack, "discord_login") == [("not_guild_member", None, NELLY_ID, {})]
     assert "farout_session" not in r.headers.get("Set-Cookie", "")
     assert_nothing_written(stack)
     assert stack.sql("auth", "SELECT count(*) FROM oauth_states") == [(0,)]
@@ -184,15 +197,23 @@ def test_rank_from_the_first_listed_pair_and_updated_at_the_next_sign_in(gated):
     join(stack, [UNRELATED, PILOT, CAPTAIN])
     signed_in(stack)
     assert rank_of(stack) == "Captain"
+    rank_row = ("ok", None, NELLY_ID, by_discord(fields=["rank"]))
+    assert audit(stack, "member_update") == [rank_row]
 
     join(stack, [PILOT])
     signed_in(stack)
     assert rank_of(stack) == "Pilot"
+    assert audit(stack, "member_update") == [rank_row] * 2
+
+    # The same rank again: nothing changes, nothing is recorded.
+    signed_in(stack)
+    assert audit(stack, "member_update") == [rank_row] * 2
 
     # A rank an officer set by hand follows the server again at the next sign-in.
     stack.sql("app", "UPDATE members SET rank = 'Cadet' WHERE discord_id = %s", (NELLY_ID,))
     signed_in(stack)
     assert rank_of(stack) == "Pilot"
+    assert audit(stack, "member_update") == [rank_row] * 3
 
 
 def test_member_holding_no_rank_role_keeps_their_rank(gated):
@@ -207,6 +228,7 @@ def test_member_holding_no_rank_role_keeps_their_rank(gated):
     join(stack, [])
     signed_in(stack)
     assert rank_of(stack) == "Veteran"
+    assert len(audit(stack, "member_update")) == 1  # only the first sign-in's Pilot
 
 
 def test_rank_is_set_on_the_row_a_sign_in_creates(gated):
@@ -223,8 +245,12 @@ def test_officer_granted_and_later_removed(gated):
     stack = gated
     join(stack, [QUARTERMASTER])
     body = signed_in(stack)
+    uid = str(body["user"]["id"])
     assert body["user"]["role"] == "officer"
     assert role_of(stack) == "officer"
+    # Discord made the change: no user is its actor.
+    granted = ("ok", None, uid, by_discord(**{"from": "member", "to": "officer"}))
+    assert audit(stack, "role_change") == [granted]
     # The new session is an officer's: verify says so.
     r = requests.get(stack.url("/api/auth/verify?role=officer"),
                      headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=15)
@@ -234,6 +260,12 @@ def test_officer_granted_and_later_removed(gated):
     body = signed_in(stack)
     assert body["user"]["role"] == "member"
     assert role_of(stack) == "member"
+    removed = ("ok", None, uid, by_discord(**{"from": "officer", "to": "member"}))
+    assert audit(stack, "role_change") == [granted, removed]
+
+    # No change, no row.
+    signed_in(stack)
+    assert audit(stack, "role_change") == [granted, removed]
 
 
 def test_officer_set_by_hand_without_the_role_is_demoted_at_sign_in(gated):
@@ -253,6 +285,7 @@ def test_admin_stays_admin(gated, roles):
     assert body["user"]["id"] == uid
     assert body["user"]["role"] == "admin"
     assert role_of(stack) == "admin"
+    assert audit(stack, "role_change") == []
 
 
 def test_link_applies_the_gate_and_the_roles(gated):
@@ -275,6 +308,8 @@ def test_link_applies_the_gate_and_the_roles(gated):
     assert r.json()["user"]["id"] == uid
     assert r.json()["user"]["role"] == "officer"
     assert user_row(stack, "id = %s", uid)["discord_id"] == NELLY_ID
+    assert audit(stack, "role_change") == [
+        ("ok", None, str(uid), by_discord(**{"from": "member", "to": "officer"}))]
 
 
 # ---- nickname ------------------------------------------------------------------------------
