@@ -190,8 +190,8 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		if (st != DB_OK)
 			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	}
-	/* Discord's roles change the user's role in the same transaction as the session. */
-	if (r == OAUTH_OK && (st = guild_sync_role(app, req, &member, &u)) != DB_OK)
+	/* Discord's roles set the user's role, in the session's transaction when one is open. */
+	if (r == OAUTH_OK && (st = guild_sync_role(app, req, &member, &u, mfa != NULL)) != DB_OK)
 		r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	if (r == OAUTH_OK && mfa == NULL)
 		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,

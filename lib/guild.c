@@ -66,7 +66,7 @@ const char *guild_role_for(const struct config *cfg, const struct discord_member
 }
 
 enum db_status guild_sync_role(struct app *app, const struct http_req *req,
-                               const struct discord_member *m, struct user *u)
+                               const struct discord_member *m, struct user *u, bool own_transaction)
 {
 	const char *to = guild_role_for(app->cfg, m, u->role);
 	char *from;
@@ -78,7 +78,9 @@ enum db_status guild_sync_role(struct app *app, const struct http_req *req,
 		return DB_OK;
 	if ((from = strdup(u->role)) == NULL)
 		return DB_ERROR;
-	st = users_change_role(&app->auth_db, u, from, to, &changed);
+	st = own_transaction ? db_begin(&app->auth_db) : DB_OK;
+	if (st == DB_OK)
+		st = users_change_role(&app->auth_db, u, from, to, &changed);
 	if (st != DB_OK || !changed)
 		goto out;
 	st = DB_ERROR;
@@ -89,6 +91,10 @@ enum db_status guild_sync_role(struct app *app, const struct http_req *req,
 	if (st == DB_OK)
 		log_info("discord server roles: user %s is now %s (was %s)", u->id, u->role, from);
 out:
+	if (own_transaction && st == DB_OK)
+		st = db_commit(&app->auth_db);
+	if (own_transaction && st != DB_OK)
+		db_rollback(&app->auth_db);
 	cJSON_Delete(detail);
 	free(from);
 	return st;

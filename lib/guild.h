@@ -48,14 +48,16 @@ const char *guild_rank_for(const struct config *, const struct discord_member *)
 const char *guild_role_for(const struct config *, const struct discord_member *, const char *current);
 
 /*
- * Brings u's role in line with guild_role_for, inside the farout_auth
- * transaction the caller has open (the sign-in's): one UPDATE, only when it
+ * Brings u's role in line with guild_role_for: one UPDATE, only when it
  * differs (u is refreshed), and its audit row, role_change with no actor and
- * detail {"by": "discord", "from", "to"}. DB_OK also when a concurrent change
- * got there first (then nothing is written). Logged when it changes.
+ * detail {"by": "discord", "from", "to"}. Both go into the farout_auth
+ * transaction the caller has open (the sign-in's), or, with own_transaction,
+ * into one of their own (a sign-in waiting for its second factor has none).
+ * DB_OK also when a concurrent change got there first (then nothing is
+ * written). Logged when it changes.
  */
 enum db_status guild_sync_role(struct app *, const struct http_req *,
-                               const struct discord_member *, struct user *u);
+                               const struct discord_member *, struct user *u, bool own_transaction);
 
 /*
  * Sets the member row's rank from guild_rank_for, when there is one and it

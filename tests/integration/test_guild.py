@@ -312,6 +312,26 @@ def test_link_applies_the_gate_and_the_roles(gated):
         ("ok", None, str(uid), by_discord(**{"from": "member", "to": "officer"}))]
 
 
+def test_totp_account_gets_its_role_while_the_second_step_is_pending(gated):
+    """A TOTP account's Discord sign-in stops before the session; the server's roles
+    still apply, in a transaction of their own, and the second step's session has them."""
+    from test_totp import current_step, second_step, totp, totp_user
+
+    stack = gated
+    uid, secret, _, _ = totp_user(stack, "totp_pilot")
+    stack.sql("auth", "UPDATE users SET discord_id = %s WHERE id = %s", (NELLY_ID, uid))
+    join(stack, [OFFICER])
+    r = sign_in(stack)
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"mfa_required", "mfa_token"}
+    assert role_of(stack) == "officer"
+    assert audit(stack, "role_change") == [
+        ("ok", None, str(uid), by_discord(**{"from": "member", "to": "officer"}))]
+    r = second_step(stack, r.json()["mfa_token"], totp(secret, current_step()))
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["role"] == "officer"
+
+
 # ---- nickname ------------------------------------------------------------------------------
 
 
