@@ -11,18 +11,6 @@
 #include "users.h"
 #include "util.h"
 
-/* User name's id into id, 0; or 1 after saying it does not exist (or the database failed). */
-static int user_id_of(struct admin *a, const char *name, char id[USERS_ID_MAX])
-{
-	struct db *db = &a->db[TARGET_AUTH];
-	bool found = false;
-	enum db_status st = users_id_by_name(db, name, id, &found);
-
-	if (st != DB_OK)
-		return admin_db_failed(db, st, "looking up the user");
-	return found ? 0 : admin_fail("user \"%s\" does not exist", name);
-}
-
 /* A value for one line of output: "-" for NULL, control characters as '?'. */
 static void print_field(const char *label, const char *v)
 {
@@ -43,7 +31,7 @@ int admin_user_sessions(struct admin *a, const char *name)
 	PGresult *res;
 	int rc;
 
-	if ((rc = user_id_of(a, name, id)) != 0)
+	if ((rc = admin_user_id(a, name, id)) != 0)
 		return rc;
 	res = sessions_roster(db, id, &st);
 	if (res == NULL)
@@ -73,7 +61,7 @@ int admin_user_logout(struct admin *a, const char *name)
 	enum db_status st;
 	int rc;
 
-	if ((rc = user_id_of(a, name, id)) != 0)
+	if ((rc = admin_user_id(a, name, id)) != 0)
 		return rc;
 	ev.target = id;
 	if ((st = db_begin(db)) != DB_OK)

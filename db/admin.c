@@ -151,6 +151,17 @@ int admin_column_exists(struct db *db, const char *table, const char *column)
 	return rc;
 }
 
+int admin_user_id(struct admin *a, const char *name, char id[USERS_ID_MAX])
+{
+	struct db *db = &a->db[TARGET_AUTH];
+	bool found = false;
+	enum db_status st = users_id_by_name(db, name, id, &found);
+
+	if (st != DB_OK)
+		return admin_db_failed(db, st, "looking up the user");
+	return found ? 0 : admin_fail("user \"%s\" does not exist", name);
+}
+
 /*
  * One line from fd 0 into buf without the trailing "\n" or "\r\n", read a
  * byte at a time so nothing after the line is consumed. Returns 1 for a line,

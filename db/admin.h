@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "users.h"
 
 enum target { TARGET_AUTH, TARGET_APP, TARGET__MAX };
 
@@ -47,6 +48,8 @@ int admin_connect(struct admin *, enum target t);
 const char *admin_db_name(const struct db *);
 /* 1 when public.table exists, 0 when not, -1 on error (already reported). */
 int admin_table_exists(struct db *, const char *table);
+/* The id of the user called name into id, 0; or 1 after saying it does not exist (or the query failed). */
+int admin_user_id(struct admin *, const char *name, char id[USERS_ID_MAX]);
 /* 1 when public.table has the column, 0 when not, -1 on error (already reported). */
 int admin_column_exists(struct db *, const char *table, const char *column);
 

@@ -244,18 +244,6 @@ static int require_users(struct admin *a)
 	return exists < 0 ? 1 : 0;
 }
 
-/* The id of user name into id (caller's buffer), or a failure saying it does not exist. */
-static int find_user_id(struct admin *a, const char *name, char id[USERS_ID_MAX])
-{
-	struct db *db = &a->db[TARGET_AUTH];
-	bool found = false;
-	enum db_status st = users_id_by_name(db, name, id, &found);
-
-	if (st != DB_OK)
-		return admin_db_failed(db, st, "looking up the user");
-	return found ? 0 : admin_fail("user \"%s\" does not exist", name);
-}
-
 /* Tokens of the user stop working at once: their sessions are the allow-list. */
 static int revoke_sessions(struct db *db, const char *user_id, long *revoked)
 {
@@ -394,7 +382,7 @@ static int cmd_user_passwd(struct admin *a, const struct args *args)
 	long revoked = 0;
 	int rc;
 
-	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0 ||
+	if ((rc = require_users(a)) != 0 || (rc = admin_user_id(a, args->name, id)) != 0 ||
 	    (rc = new_password_hash(a, args->name, &hash)) != 0)
 		goto out;
 	w.hash = hash;
@@ -459,7 +447,7 @@ static int set_active(struct admin *a, const struct args *args, bool active)
 	long revoked = 0;
 	int rc;
 
-	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0 ||
+	if ((rc = require_users(a)) != 0 || (rc = admin_user_id(a, args->name, id)) != 0 ||
 	    (rc = update_user(&a->db[TARGET_AUTH], &w, !active, &revoked, "updating the user",
 	                      active ? "user_enable" : "user_disable")) != 0)
 		return rc;
@@ -552,7 +540,7 @@ static int cmd_user_totp_reset(struct admin *a, const struct args *args)
 	enum db_status st;
 	int rc, exists;
 
-	if ((rc = require_users(a)) != 0 || (rc = find_user_id(a, args->name, id)) != 0)
+	if ((rc = require_users(a)) != 0 || (rc = admin_user_id(a, args->name, id)) != 0)
 		return rc;
 	exists = admin_table_exists(db, "user_totp");
 	if (exists < 0)
