@@ -102,8 +102,8 @@ enum db_status audit_prune(struct db *db, long days, long *deleted)
 	return st;
 }
 
-/* An optional positive id: 1 given and valid, 0 absent, -1 malformed. */
-static int query_id(const struct http_req *req, const char *name, char **out)
+/* An optional id 1..max: 1 given and valid, 0 absent, -1 malformed or out of range. */
+static int query_id(const struct http_req *req, const char *name, long long max, char **out)
 {
 	long long v;
 	char *end;
@@ -114,7 +114,7 @@ static int query_id(const struct http_req *req, const char *name, char **out)
 	if ((*out)[0] < '1' || (*out)[0] > '9')
 		return -1;
 	v = strtoll(*out, &end, 10);
-	return *end == '\0' && v > 0 && v < (1LL << 53) ? 1 : -1;
+	return *end == '\0' && v > 0 && v <= max ? 1 : -1;
 }
 
 int audit_params_parse(const struct http_req *req, struct audit_params *p, const char **detail)
@@ -134,9 +134,10 @@ int audit_params_parse(const struct http_req *req, struct audit_params *p, const
 		*detail = "event must be an event name.";
 		return -1;
 	}
-	if (query_id(req, "user_id", &p->user_id) == -1 ||
-	    query_id(req, "before_id", &p->before_id) == -1) {
-		*detail = "user_id and before_id must be positive integers.";
+	/* users.id is an integer column: a larger value would fail the query's cast (a 500). */
+	if (query_id(req, "user_id", INT_MAX, &p->user_id) == -1 ||
+	    query_id(req, "before_id", (1LL << 53) - 1, &p->before_id) == -1) {
+		*detail = "user_id (up to 2147483647) and before_id must be positive integers.";
 		return -1;
 	}
 	if ((got = http_query_get(req, "limit", &p->limit)) != 0 &&

@@ -39,8 +39,8 @@ struct audit_params {
 };
 
 /*
- * event, user_id, before_id (positive integers) and limit (1..200, default
- * 50), each at most once and nothing else: 0, or -1 with *detail the 400's
+ * event, user_id (1..INT_MAX, the range of users.id), before_id (a
+ * positive integer) and limit (1..200, default 50), each at most once and nothing else: 0, or -1 with *detail the 400's
  * sentence. Clean up with audit_params_cleanup either way.
  */
 int audit_params_parse(const struct http_req *, struct audit_params *, const char **detail);
