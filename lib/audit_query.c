@@ -56,7 +56,8 @@ cJSON *audit_query_json_new(struct db *db, const struct audit_filter *f, enum db
 	              " AND (($2::integer IS NULL AND $3::text IS NULL)"
 	              "  OR actor_user_id = $2::integer OR target = $2::text OR target = $3::text)"
 	              " AND ($4::bigint IS NULL OR id < $4::bigint)"
-	              " AND ($5::timestamptz IS NULL OR at >= $5::timestamptz)"
+	              /* A date is UTC midnight, whatever the session's TimeZone (PGTZ) says. */
+	              " AND ($5::timestamp IS NULL OR at >= $5::timestamp AT TIME ZONE 'UTC')"
 	              " ORDER BY id DESC LIMIT $6::integer",
 	              6, params, st);
 	if (res == NULL)

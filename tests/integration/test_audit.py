@@ -460,6 +460,15 @@ def test_cli_audit_and_prune(clean):
     assert clean.admin("audit", "--since", "2999-01-01").stdout == ""
     assert len(clean.admin("audit", "--since", "2000-01-01").stdout.splitlines()) == 4
     assert clean.admin("audit", "--user", "nobody").stdout == ""
+    # --since is UTC midnight even when the session's time zone is another (PGTZ, a server setting).
+    clean.sql("auth", "UPDATE audit_events SET at = '2026-06-01T23:30:00Z'"
+                      " WHERE id = (SELECT max(id) FROM audit_events)")
+    for tz in ("UTC", "Etc/GMT-3", "Etc/GMT+3"):
+        since = clean.admin("audit", "--since", "2026-06-02", extra_env={"PGTZ": tz}).stdout
+        assert "2026-06-01T23:30:00Z" not in since, tz
+        since = clean.admin("audit", "--since", "2026-06-01", extra_env={"PGTZ": tz}).stdout
+        assert "2026-06-01T23:30:00Z" in since, tz
+    clean.sql("auth", "UPDATE audit_events SET at = now() WHERE id = (SELECT max(id) FROM audit_events)")
     for bad in (["--limit", "0"], ["--since", "yesterday"], ["--event"], ["--colour", "red"]):
         assert clean.admin("audit", *bad).returncode == 2, bad
 
