@@ -97,14 +97,18 @@ struct audit_args {
 	long limit;
 };
 
+/* A calendar date YYYY-MM-DD (2026-02-30 is none: PostgreSQL would refuse it as a failed query). */
 static bool is_date(const char *s)
 {
+	static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, m, d;
 	char tail;
 
-	return strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-	       sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12 && d >= 1 &&
-	       d <= 31 && strspn(s, "0123456789-") == 10;
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789-") != 10 ||
+	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1 || m < 1 || m > 12 || d < 1 ||
+	    d > days[m - 1])
+		return false;
+	return m != 2 || d != 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
 static bool is_event_name(const char *s)

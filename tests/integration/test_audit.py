@@ -469,7 +469,9 @@ def test_cli_audit_and_prune(clean):
         since = clean.admin("audit", "--since", "2026-06-01", extra_env={"PGTZ": tz}).stdout
         assert "2026-06-01T23:30:00Z" in since, tz
     clean.sql("auth", "UPDATE audit_events SET at = now() WHERE id = (SELECT max(id) FROM audit_events)")
-    for bad in (["--limit", "0"], ["--since", "yesterday"], ["--event"], ["--colour", "red"]):
+    assert clean.admin("audit", "--since", "2024-02-29").returncode == 0
+    for bad in (["--limit", "0"], ["--since", "yesterday"], ["--event"], ["--colour", "red"],
+                ["--since", "2026-02-30"], ["--since", "2025-02-29"], ["--since", "0000-01-01"]):
         assert clean.admin("audit", *bad).returncode == 2, bad
 
     clean.sql("auth", "UPDATE audit_events SET at = now() - interval '400 days'"
