@@ -519,13 +519,20 @@ enum oauth_result oauth_user_link(struct db *db, const char *user_id, const stru
 		if (other)
 			return OAUTH_ALREADY_LINKED;
 
+		/*
+		 * The caller's transaction is open: a refused UPDATE would abort it and
+		 * every look-up of the next round, so the UPDATE gets a savepoint.
+		 */
+		if ((st = db_run(db, "SAVEPOINT oauth_link", 0, NULL)) != DB_OK)
+			return from_db(st);
 		st = users_discord_link(db, user_id, &d, u, &linked);
-		if (st != DB_OK) {
-			if (st != DB_CONFLICT)
-				return from_db(st);
+		if (st == DB_CONFLICT &&
+		    (st = db_run(db, "ROLLBACK TO SAVEPOINT oauth_link", 0, NULL)) == DB_OK) {
 			r = OAUTH_ERROR; /* the Discord id or the email was taken meanwhile: look again */
 			continue;
 		}
+		if (st != DB_OK)
+			return from_db(st);
 		if (linked) {
 			log_info("oauth: user %s linked discord user %s", u->id, du->id);
 			return OAUTH_OK;

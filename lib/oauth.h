@@ -177,7 +177,8 @@ enum oauth_result oauth_user_sign_in(struct db *auth_db, const struct discord_us
  * link=1: gives user_id the Discord account. OAUTH_ALREADY_LINKED when
  * another user has it, OAUTH_HAS_OTHER_DISCORD when user_id has another one,
  * OAUTH_NOT_AUTHENTICATED when the user is gone, OAUTH_ACCOUNT_DISABLED,
- * OAUTH_PASSWORD_CHANGE_REQUIRED, OAUTH_UNAVAILABLE, OAUTH_ERROR.
+ * OAUTH_PASSWORD_CHANGE_REQUIRED, OAUTH_UNAVAILABLE, OAUTH_ERROR. Runs in
+ * the caller's open transaction (a savepoint lets it retry a lost race).
  */
 enum oauth_result oauth_user_link(struct db *auth_db, const char *user_id,
                                   const struct discord_user *, struct user *u);

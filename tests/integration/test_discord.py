@@ -792,6 +792,35 @@ def test_link_redirect_mode(clean):
     assert user_row(stack, "username = 'admin'")["discord_id"] == NELLY_ID
 
 
+def test_link_retried_after_a_lost_race_is_not_a_500(clean):
+    """Another worker takes the Discord id (or email) between our checks and our UPDATE: the
+    unique index refuses it and the link looks again. The link runs inside the transaction of
+    its audit row, so the retry must not run in a transaction the refusal aborted."""
+    stack = clean
+    browser = admin_ready(stack)
+    admin = user_row(stack, "username = 'admin'")
+    stack.sql("auth", "CREATE SEQUENCE lost_race")
+    stack.sql("auth", "CREATE FUNCTION lose_first_race() RETURNS trigger LANGUAGE plpgsql AS $$"
+                      " BEGIN IF NEW.discord_id IS DISTINCT FROM OLD.discord_id"
+                      " AND nextval('lost_race') = 1 THEN RAISE EXCEPTION 'lost the race'"
+                      " USING ERRCODE = 'unique_violation'; END IF; RETURN NEW; END $$")
+    stack.sql("auth", "CREATE TRIGGER lose_first_race BEFORE UPDATE ON users"
+                      " FOR EACH ROW EXECUTE FUNCTION lose_first_race()")
+    try:
+        r = finish(browser, authorize(begin(stack, browser, link="1")))
+        races = stack.sql("auth", "SELECT last_value FROM lost_race")
+    finally:
+        stack.sql("auth", "DROP TRIGGER lose_first_race ON users")
+        stack.sql("auth", "DROP FUNCTION lose_first_race()")
+        stack.sql("auth", "DROP SEQUENCE lost_race")
+    assert races == [(2,)]  # the first UPDATE lost, the second won
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["id"] == admin["id"]
+    assert user_row(stack, "id = %s", admin["id"])["discord_id"] == NELLY_ID
+    assert stack.sql("auth", "SELECT event, outcome FROM audit_events WHERE event = 'discord_link'") \
+        == [("discord_link", "ok")]
+
+
 def test_link_discord_account_of_another_user_is_409(clean):
     stack = clean
     nelly = sign_in(stack).json()["user"]
