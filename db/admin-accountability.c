@@ -111,13 +111,6 @@ static bool is_date(const char *s)
 	return m != 2 || d != 29 || (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
 }
 
-static bool is_event_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
-}
-
 static int parse_audit_args(int argc, char **argv, struct audit_args *out, FILE *err)
 {
 	memset(out, 0, sizeof *out);
@@ -140,7 +133,7 @@ static int parse_audit_args(int argc, char **argv, struct audit_args *out, FILE 
 		if (strcmp(opt, "--user") == 0) {
 			out->user = v;
 		} else if (strcmp(opt, "--event") == 0) {
-			if (!is_event_name(v)) {
+			if (!audit_is_event_name(v)) {
 				fprintf(err, "farout-admin: --event: \"%s\" is not an event name\n", v);
 				return 2;
 			}

@@ -103,6 +103,13 @@ enum db_status audit_prune(struct db *db, long days, long *deleted)
 	return st;
 }
 
+bool audit_is_event_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
 /* An optional id 1..max: 1 given and valid, 0 absent, -1 malformed or out of range. */
 static int query_id(const struct http_req *req, const char *name, long long max, char **out)
 {
@@ -131,7 +138,8 @@ int audit_params_parse(const struct http_req *req, struct audit_params *p, const
 		return -1;
 	}
 	if ((got = http_query_get(req, "event", &p->event)) == -1 ||
-	    (got == 1 && (p->event[0] == '\0' || strlen(p->event) > 32))) {
+	    /* Also keeps bytes that are not UTF-8 from PostgreSQL (a 500). */
+	    (got == 1 && !audit_is_event_name(p->event))) {
 		*detail = "event must be an event name.";
 		return -1;
 	}

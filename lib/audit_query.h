@@ -7,6 +7,8 @@
 #ifndef FAROUT_AUDIT_QUERY_H
 #define FAROUT_AUDIT_QUERY_H
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 
 #include "db.h"
@@ -32,6 +34,9 @@ struct audit_filter {
  */
 cJSON *audit_query_json_new(struct db *, const struct audit_filter *, enum db_status *st);
 
+/* The shape of an event name: 1-32 of [a-z_] (the API's filter and the CLI's --event). */
+bool audit_is_event_name(const char *s);
+
 /* GET /api/admin/audit's query string as a filter; the strings are owned here. */
 struct audit_params {
 	struct audit_filter filter;
@@ -39,8 +44,9 @@ struct audit_params {
 };
 
 /*
- * event, user_id (1..INT_MAX, the range of users.id), before_id (a
- * positive integer) and limit (1..200, default 50), each at most once and nothing else: 0, or -1 with *detail the 400's
+ * event (audit_is_event_name), user_id (1..INT_MAX, the range of
+ * users.id), before_id (a positive integer) and limit (1..200, default 50),
+ * each at most once and nothing else: 0, or -1 with *detail the 400's
  * sentence. Clean up with audit_params_cleanup either way.
  */
 int audit_params_parse(const struct http_req *, struct audit_params *, const char **detail);

@@ -435,7 +435,8 @@ def test_paging_filters_and_limits(clean):
 
     for bad in ({"limit": 0}, {"limit": 201}, {"limit": "x"}, {"before_id": "-1"},
                 {"user_id": "abc"}, {"before_id": "1e3"}, {"colour": "red"},
-                {"user_id": "2147483648"}, {"user_id": "9007199254740991"}):
+                {"user_id": "2147483648"}, {"user_id": "9007199254740991"},
+                {"event": b"\xff"}, {"event": "Login"}, {"event": "login%"}):
         assert_error(get(clean, "/api/admin/audit", token, params=bad), 400, "invalid_request")
     assert len(get(clean, "/api/admin/audit", token,
                    params={"limit": 200}).json()["items"]) == len(ids)
