@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "buf.h"
 #include "json.h"
+#include "member_events.h"
 #include "members.h"
 #include "util.h"
 
@@ -32,6 +33,18 @@ static void print_field(FILE *out, const char *s, char end)
 	fputc(end, out);
 }
 
+/* An audit row's detail for an operator's write: the fields it sets (never values). */
+static cJSON *detail_new(const struct members_change *c)
+{
+	cJSON *detail = member_events_fields_new(c);
+
+	if (detail != NULL && cJSON_AddStringToObject(detail, "via", "farout-admin") == NULL) {
+		cJSON_Delete(detail);
+		detail = NULL;
+	}
+	return detail;
+}
+
 static int cli_list(struct db *db, FILE *out, FILE *err)
 {
 	enum db_status st;
@@ -51,12 +64,14 @@ static int cli_list(struct db *db, FILE *out, FILE *err)
 	return 0;
 }
 
-static int cli_set_rank(struct db *db, const char *discord_id, const char *rank, FILE *out,
-                        FILE *err)
+/* The change and its member_update row, as for PATCH /api/members (lib/member_events). */
+static int cli_set_rank(struct db *auth, struct db *db, const char *discord_id, const char *rank,
+                        FILE *out, FILE *err)
 {
 	struct members_change c;
+	struct audit_event ev = {"member_update", "ok", NULL, discord_id, NULL, NULL, NULL};
 	enum db_status st;
-	cJSON *member = NULL;
+	cJSON *member = NULL, *detail = NULL;
 	bool found = false;
 	int rc = 1;
 
@@ -74,7 +89,14 @@ static int cli_set_rank(struct db *db, const char *discord_id, const char *rank,
 		goto out;
 	c.set[MEMBERS_RANK] = true;
 	c.order[c.nset++] = MEMBERS_RANK;
-	st = members_update(db, discord_id, &c, &member, &found);
+	if ((ev.detail = detail = detail_new(&c)) == NULL)
+		goto out;
+	if ((st = db_begin(db)) == DB_OK)
+		st = members_update(db, discord_id, &c, &member, &found);
+	if (st == DB_OK && found)
+		st = member_events_commit_db(auth, db, &ev);
+	else
+		db_rollback(db);
 	if (st != DB_OK)
 		fprintf(err, "members set-rank: %s\n", db_failure(st));
 	else if (!found)
@@ -84,6 +106,7 @@ static int cli_set_rank(struct db *db, const char *discord_id, const char *rank,
 		rc = 0;
 	}
 out:
+	cJSON_Delete(detail);
 	cJSON_Delete(member);
 	members_change_cleanup(&c);
 	return rc;
@@ -136,7 +159,12 @@ static bool has_duplicate_ids(struct members_change *changes, size_t n, FILE *er
 	return dup;
 }
 
-static int cli_import(struct db *db, const char *path, FILE *out, FILE *err)
+/*
+ * Every entry and its member_create or member_update row: the rows commit
+ * in farout_auth first, then the members in farout, so no member changes
+ * without its row (a failed last COMMIT is said on err).
+ */
+static int cli_import(struct db *auth, struct db *db, const char *path, FILE *out, FILE *err)
 {
 	struct members_change *changes = NULL;
 	struct buf text;
@@ -146,7 +174,7 @@ static int cli_import(struct db *db, const char *path, FILE *out, FILE *err)
 	size_t n = 0, parsed = 0, created = 0;
 	char detail[256];
 	int rc = 1;
-	bool in_tx = false;
+	bool in_tx = false, in_auth_tx = false;
 
 	buf_init(&text, (size_t)IMPORT_MAX_BYTES);
 	if (read_file(path, &text, err) == -1)
@@ -176,22 +204,43 @@ static int cli_import(struct db *db, const char *path, FILE *out, FILE *err)
 	}
 	if (has_duplicate_ids(changes, n, err))
 		goto out;
+	if ((st = db_begin(auth)) != DB_OK) {
+		fprintf(err, "members import: the audit log: %s\n", db_failure(st));
+		goto out;
+	}
+	in_auth_tx = true;
 	if ((st = db_begin(db)) != DB_OK) {
 		fprintf(err, "members import: %s\n", db_failure(st));
 		goto out;
 	}
 	in_tx = true;
 	for (size_t i = 0; i < n; i++) {
+		struct audit_event ev = {NULL, "ok", NULL, changes[i].discord_id, NULL, NULL, NULL};
 		bool new_row = false;
+		cJSON *row;
 
 		if ((st = members_upsert(db, &changes[i], &new_row)) != DB_OK) {
 			fprintf(err, "members import: entry %zu: %s\n", i + 1, db_failure(st));
 			goto out;
 		}
 		created += new_row;
+		ev.event = new_row ? "member_create" : "member_update";
+		ev.detail = row = detail_new(&changes[i]);
+		st = row != NULL ? audit_record(auth, &ev) : DB_ERROR;
+		cJSON_Delete(row);
+		if (st != DB_OK) {
+			fprintf(err, "members import: entry %zu: its audit row could not be written\n", i + 1);
+			goto out;
+		}
+	}
+	in_auth_tx = false;
+	if ((st = db_commit(auth)) != DB_OK) {
+		fprintf(err, "members import: the audit rows could not be committed; nothing imported\n");
+		goto out;
 	}
 	if ((st = db_commit(db)) != DB_OK) {
-		fprintf(err, "members import: %s\n", db_failure(st));
+		fprintf(err, "members import: %s (the audit log records an import that did not commit)\n",
+		        db_failure(st));
 		goto out;
 	}
 	in_tx = false;
@@ -200,6 +249,8 @@ static int cli_import(struct db *db, const char *path, FILE *out, FILE *err)
 out:
 	if (in_tx)
 		db_rollback(db);
+	if (in_auth_tx)
+		db_rollback(auth);
 	for (size_t i = 0; i < n && changes != NULL; i++)
 		members_change_cleanup(&changes[i]);
 	free(changes);
@@ -218,13 +269,15 @@ int admin_members_usage(int argc, char **argv, FILE *err)
 	return 2;
 }
 
-int admin_members(struct db *db, int argc, char **argv, FILE *out, FILE *err)
+int admin_members(struct admin *a, int argc, char **argv, FILE *out, FILE *err)
 {
+	struct db *auth = &a->db[TARGET_AUTH], *db = &a->db[TARGET_APP];
+
 	if (admin_members_usage(argc, argv, err) != 0)
 		return 2;
 	if (strcmp(argv[0], "list") == 0)
 		return cli_list(db, out, err);
 	if (strcmp(argv[0], "set-rank") == 0)
-		return cli_set_rank(db, argv[1], argv[2], out, err);
-	return cli_import(db, argv[1], out, err);
+		return cli_set_rank(auth, db, argv[1], argv[2], out, err);
+	return cli_import(auth, db, argv[1], out, err);
 }

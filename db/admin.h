@@ -61,8 +61,9 @@ int admin_column_exists(struct db *, const char *table, const char *column);
 int admin_read_line(char *buf, size_t cap, size_t *len);
 
 /*
- * The operators' `farout-admin members …` commands (admin-members.c), on an
- * open app database:
+ * The operators' `farout-admin members …` commands (admin-members.c), on
+ * both open databases (the writes' audit rows go to farout_auth, as the
+ * API's member_create / member_update rows, with "via": "farout-admin"):
  *   list                      every member: discord_id, rank, display_name (tab-separated)
  *   set-rank DISCORD_ID RANK
  *   import FILE.json          an array of objects shaped like the POST body; each is
@@ -72,7 +73,7 @@ int admin_read_line(char *buf, size_t cap, size_t *len);
  * err. Returns the exit status: 0 success, 1 failure, 2 usage. The database
  * is touched only for a well-formed command.
  */
-int admin_members(struct db *, int argc, char **argv, FILE *out, FILE *err);
+int admin_members(struct admin *, int argc, char **argv, FILE *out, FILE *err);
 /* 0 when argv is one of the forms above, else the usage line on err and 2 (before any config). */
 int admin_members_usage(int argc, char **argv, FILE *err);
 

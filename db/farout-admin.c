@@ -637,14 +637,13 @@ static int cmd_audit(struct admin *a, const struct args *args)
 
 static int cmd_members(struct admin *a, const struct args *args)
 {
-	return admin_members(&a->db[TARGET_APP], args->nrest, args->rest, stdout, stderr);
+	return admin_members(a, args->nrest, args->rest, stdout, stderr);
 }
 
 /* ---- the command line ------------------------------------------------------------ */
 
 #define BOTH ((1u << TARGET_AUTH) | (1u << TARGET_APP))
 #define AUTH (1u << TARGET_AUTH)
-#define APP (1u << TARGET_APP)
 
 static const struct command commands[] = {
 	{"migrate", "up", 0, 0, false, BOTH, cmd_migrate_up, "migrate up", NULL},
@@ -665,7 +664,7 @@ static const struct command commands[] = {
 	 admin_audit_usage},
 	{"user", "totp-reset", 1, 0, false, AUTH, cmd_user_totp_reset, "user totp-reset NAME", NULL},
 	{"prune", NULL, 0, 0, false, AUTH, cmd_prune, "prune", NULL},
-	{"members", NULL, 0, 0, false, APP, cmd_members,
+	{"members", NULL, 0, 0, false, BOTH, cmd_members,
 	 "members list | set-rank DISCORD_ID RANK | import FILE.json", admin_members_usage},
 };
 

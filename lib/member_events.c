@@ -21,25 +21,32 @@ fail:
 	return NULL;
 }
 
+enum db_status member_events_commit_db(struct db *auth_db, struct db *app_db,
+                                       struct audit_event *ev)
+{
+	enum db_status st = audit_record(auth_db, ev);
+
+	if (st != DB_OK) {
+		db_rollback(app_db);
+		return st;
+	}
+	st = db_commit(app_db);
+	if (st != DB_OK) {
+		db_rollback(app_db);
+		ev->outcome = "rolled_back";
+		if (audit_record(auth_db, ev) != DB_OK)
+			log_error("%s of member %s was recorded but did not commit", ev->event,
+			          ev->target != NULL ? ev->target : "?");
+	}
+	return st;
+}
+
 enum db_status member_events_commit(struct app *app, const struct http_req *req, const char *event,
                                     const char *actor_user_id, const char *discord_id,
                                     const cJSON *detail)
 {
 	struct audit_event ev = {event, "ok", actor_user_id, discord_id, NULL, NULL, detail};
-	enum db_status st;
 
 	audit_from_req(&ev, req);
-	st = audit_record(&app->auth_db, &ev);
-	if (st != DB_OK) {
-		db_rollback(&app->app_db);
-		return st;
-	}
-	st = db_commit(&app->app_db);
-	if (st != DB_OK) {
-		db_rollback(&app->app_db);
-		ev.outcome = "rolled_back";
-		if (audit_record(&app->auth_db, &ev) != DB_OK)
-			log_error("%s of member %s was recorded but did not commit", event, discord_id);
-	}
-	return st;
+	return member_events_commit_db(&app->auth_db, &app->app_db, &ev);
 }

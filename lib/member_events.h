@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "app.h"
+#include "audit.h"
 #include "db.h"
 #include "http.h"
 #include "members.h"
@@ -31,5 +32,13 @@ cJSON *member_events_fields_new(const struct members_change *);
 enum db_status member_events_commit(struct app *, const struct http_req *, const char *event,
                                     const char *actor_user_id, const char *discord_id,
                                     const cJSON *detail);
+
+/*
+ * member_events_commit for a caller without a request (farout-admin): ev's
+ * row in auth_db, then the COMMIT of app_db's open transaction, in that
+ * order and with the same "rolled_back" row when the COMMIT fails.
+ */
+enum db_status member_events_commit_db(struct db *auth_db, struct db *app_db,
+                                       struct audit_event *ev);
 
 #endif

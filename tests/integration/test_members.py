@@ -789,6 +789,24 @@ def test_cli_set_rank(cli):
         assert r.returncode == status, (args, r.stdout, r.stderr)
         assert r.stderr.strip() and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert row(s, BOB)[3] == "Wing Commander"
+    # The operator's change has its audit row like a PATCH (API.md "Audit log": member_update).
+    assert s.sql("auth", "SELECT event, outcome, actor_user_id, target, detail FROM audit_events"
+                         " WHERE event LIKE 'member%%'") == \
+        [("member_update", "ok", None, BOB, {"fields": ["rank"], "via": "farout-admin"})]
+
+
+def test_cli_member_writes_without_their_audit_row_change_nothing(cli, tmp_path):
+    s = cli.stack
+    before = s.sql("app", "SELECT discord_id, display_name, rank FROM members ORDER BY id")
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([{"discord_id": "8080", "display_name": "Newcomer"}]))
+    s.sql("auth", "ALTER TABLE audit_events RENAME TO audit_events_away")
+    try:
+        assert s.admin("members", "set-rank", BOB, "Wing Commander").returncode == 1
+        assert s.admin("members", "import", str(path)).returncode == 1
+    finally:
+        s.sql("auth", "ALTER TABLE audit_events_away RENAME TO audit_events")
+    assert s.sql("app", "SELECT discord_id, display_name, rank FROM members ORDER BY id") == before
 
 
 def test_cli_import_all_or_nothing(cli, tmp_path):
@@ -804,6 +822,12 @@ def test_cli_import_all_or_nothing(cli, tmp_path):
     assert row(s, BOB)[0] == "Bob Imported" and row(s, BOB)[1] == "Bob's bio"   # bio not given: kept
     assert row(s, "8080")[3] == "recruit"
     assert get(s, "/api/members?rank=recruit", cli.alice).json()["total"] == 1
+    assert s.sql("auth", "SELECT event, target, detail FROM audit_events"
+                         " WHERE event LIKE 'member%%' ORDER BY id") == [
+        ("member_update", BOB, {"fields": ["display_name", "stats"], "via": "farout-admin"}),
+        ("member_create", "8080", {"fields": ["display_name", "rank", "missions_completed"],
+                                   "via": "farout-admin"})]
+    rows = s.sql("auth", "SELECT count(*) FROM audit_events")
     before = s.sql("app", "SELECT discord_id, display_name, rank FROM members ORDER BY id")
     for name, content in (("bad_value.json", [{"discord_id": "9090", "display_name": "ok"},
                                               {"discord_id": "9091", "display_name": ""}]),
@@ -817,5 +841,6 @@ def test_cli_import_all_or_nothing(cli, tmp_path):
         assert r.returncode == 1, (name, r.stdout, r.stderr)
         assert r.stderr.strip(), name
     assert s.sql("app", "SELECT discord_id, display_name, rank FROM members ORDER BY id") == before
+    assert s.sql("auth", "SELECT count(*) FROM audit_events") == rows
     r = s.admin("members", "import", str(tmp_path / "missing.json"))
     assert r.returncode == 1 and "missing.json" in r.stderr
