@@ -90,17 +90,11 @@ enum db_status audit_prune(struct db *db, long days, long *deleted)
 {
 	char d[24];
 	const char *params[1] = {d};
-	enum db_status st;
-	PGresult *res;
 
 	snprintf(d, sizeof d, "%ld", days);
-	*deleted = 0;
-	res = db_exec(db, "DELETE FROM audit_events WHERE at < now() - make_interval(days => $1::integer)",
-	              1, params, &st);
-	if (res != NULL && util_parse_long(PQcmdTuples(res), 0, LONG_MAX, deleted) == -1)
-		*deleted = 0;
-	PQclear(res);
-	return st;
+	return db_run_count(db,
+	                    "DELETE FROM audit_events WHERE at < now() - make_interval(days => $1::integer)",
+	                    1, params, deleted);
 }
 
 bool audit_is_event_name(const char *s)

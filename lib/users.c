@@ -294,15 +294,9 @@ enum db_status users_discord_insert(struct db *db, const char *username,
 
 enum db_status users_discord_owner(struct db *db, const char *discord_id, char **id)
 {
-	const char *params[] = {discord_id};
-	enum db_status st;
-	PGresult *res = db_exec(db, "SELECT id::text FROM users WHERE discord_id = $1", 1, params, &st);
+	bool active, found;
 
-	*id = NULL;
-	if (res != NULL && PQntuples(res) == 1 && (*id = strdup(PQgetvalue(res, 0, 0))) == NULL)
-		st = DB_ERROR;
-	PQclear(res);
-	return st;
+	return users_find_discord(db, discord_id, id, &active, &found);
 }
 
 enum db_status users_discord_link(struct db *db, const char *user_id, const struct users_discord *d,
