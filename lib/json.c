@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -43,6 +44,20 @@ static enum json_error prescan(const char *s, size_t len)
 	return JSON_OK;
 }
 
+/* False when an object anywhere in the tree has more than JSON_MAX_KEYS members. */
+static bool keys_within_cap(const cJSON *item)
+{
+	int n = 0;
+
+	for (const cJSON *c = item->child; c != NULL; c = c->next) {
+		if (cJSON_IsObject(item) && ++n > JSON_MAX_KEYS)
+			return false;
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && !keys_within_cap(c))
+			return false;
+	}
+	return true;
+}
+
 cJSON *json_parse(const char *text, size_t len, enum json_error *err)
 {
 	const char *end = NULL;
@@ -69,6 +84,12 @@ cJSON *json_parse(const char *text, size_t len, enum json_error *err)
 			*err = JSON_MALFORMED;
 			return NULL;
 		}
+	/* The prescan bounded the depth, so this recursion is at most 32 deep. */
+	if ((cJSON_IsObject(root) || cJSON_IsArray(root)) && !keys_within_cap(root)) {
+		cJSON_Delete(root);
+		*err = JSON_TOO_MANY_KEYS;
+		return NULL;
+	}
 	*err = JSON_OK;
 	return root;
 }
@@ -84,6 +105,8 @@ const char *json_error_detail(enum json_error err)
 		return "The body is not valid UTF-8.";
 	case JSON_HAS_NUL:
 		return "Strings may not contain NUL characters.";
+	case JSON_TOO_MANY_KEYS:
+		return "A JSON object in the body has more than 1000 members.";
 	case JSON_MALFORMED:
 		break;
 	}
@@ -97,13 +120,31 @@ const char *json_string(const cJSON *obj, const char *key)
 	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 bool json_has_duplicate_keys(const cJSON *obj)
 {
-	for (const cJSON *a = obj ? obj->child : NULL; a != NULL; a = a->next)
-		for (const cJSON *b = a->next; b != NULL; b = b->next)
-			if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0)
-				return true;
-	return false;
+	const char **keys;
+	size_t n = 0, i = 0;
+	bool dup = false;
+
+	for (const cJSON *c = obj ? obj->child : NULL; c != NULL; c = c->next)
+		n += c->string != NULL;
+	if (n < 2)
+		return false;
+	if ((keys = malloc(n * sizeof *keys)) == NULL)
+		return true;
+	for (const cJSON *c = obj->child; c != NULL; c = c->next)
+		if (c->string != NULL)
+			keys[i++] = c->string;
+	qsort(keys, n, sizeof *keys, compare_keys);
+	for (i = 1; i < n && !dup; i++)
+		dup = strcmp(keys[i - 1], keys[i]) == 0;
+	free(keys);
+	return dup;
 }
 
 char *json_print_new(const cJSON *item)

@@ -2,8 +2,9 @@
  * json — thin helpers over cJSON for request bodies and responses.
  *
  * json_parse() is the one door for untrusted JSON: it checks length, UTF-8,
- * nesting depth (32) and NUL escapes before handing the text to cJSON, so
- * handlers only ever see well-formed trees. The caller owns the returned
+ * nesting depth (32) and NUL escapes before handing the text to cJSON, and
+ * the number of members per object (JSON_MAX_KEYS) after, so handlers only
+ * ever see well-formed trees of bounded shape. The caller owns the returned
  * tree (cJSON_Delete). Getters borrow from the tree.
  *
  * Owns no table.
@@ -17,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #define JSON_MAX_DEPTH 32
+#define JSON_MAX_KEYS 1000 /* members of one object; a 64 KiB body could hold ~13,000 */
 
 enum json_error {
 	JSON_OK,
@@ -24,6 +26,7 @@ enum json_error {
 	JSON_TOO_DEEP,   /* nested deeper than JSON_MAX_DEPTH */
 	JSON_BAD_UTF8,   /* invalid UTF-8 in the text */
 	JSON_HAS_NUL,    /* a string holds \u0000, which C strings and PostgreSQL text cannot */
+	JSON_TOO_MANY_KEYS, /* an object has more than JSON_MAX_KEYS members */
 };
 
 cJSON *json_parse(const char *text, size_t len, enum json_error *err);
@@ -31,7 +34,11 @@ const char *json_error_detail(enum json_error err);
 
 /* The member's string value, or NULL when absent or not a string. */
 const char *json_string(const cJSON *obj, const char *key);
-/* True when an object holds the same key twice (cJSON keeps both). */
+/*
+ * True when an object holds the same key twice (cJSON keeps both). Sorts the
+ * keys (n log n), so a body of thousands of keys costs no more than its
+ * parse; also true when out of memory, which callers treat as a refusal.
+ */
 bool json_has_duplicate_keys(const cJSON *obj);
 
 /*

@@ -176,6 +176,75 @@ static void test_duplicate_keys(void **state)
 	cJSON_Delete(cased);
 }
 
+/* An object of n keys "k0".."k<n-1>", the last one renamed to dup when dup is not NULL. */
+static char *object_text(int n, const char *dup)
+{
+	char *text = malloc((size_t)n * 16 + 16), *o = text;
+
+	assert_non_null(text);
+	*o++ = '{';
+	for (int i = 0; i < n; i++) {
+		if (i == n - 1 && dup != NULL)
+			o += sprintf(o, "%s\"%s\":1", i ? "," : "", dup);
+		else
+			o += sprintf(o, "%s\"k%d\":1", i ? "," : "", i);
+	}
+	strcpy(o, "}");
+	return text;
+}
+
+/*
+ * Issue 10 #8: one 64 KiB object with ~6,000 keys cost 85-165 ms in the
+ * quadratic duplicate check, and any member could send it. Now objects hold
+ * at most JSON_MAX_KEYS members (at any depth) and the check sorts.
+ */
+static void test_many_keys_attack(void **state)
+{
+	char *text, *nested;
+	cJSON *root;
+	enum json_error err;
+
+	(void)state;
+	text = object_text(6000, NULL);
+	assert_true(strlen(text) < 64 * 1024);
+	REFUSED(text, JSON_TOO_MANY_KEYS);
+	nested = malloc(strlen(text) + 32);
+	sprintf(nested, "[{\"stats\":%s}]", text);
+	REFUSED(nested, JSON_TOO_MANY_KEYS);
+	free(nested);
+	free(text);
+
+	text = object_text(JSON_MAX_KEYS + 1, NULL);
+	REFUSED(text, JSON_TOO_MANY_KEYS);
+	free(text);
+	/* An array may be long: only objects are capped. */
+	text = malloc(3 * 5000 + 3);
+	strcpy(text, "[1");
+	for (int i = 1; i < 5000; i++)
+		strcat(text, ",1");
+	strcat(text, "]");
+	PARSES(text);
+	free(text);
+
+	text = object_text(JSON_MAX_KEYS, NULL);
+	root = json_parse(text, strlen(text), &err);
+	assert_non_null(root);
+	assert_false(json_has_duplicate_keys(root));
+	cJSON_Delete(root);
+	free(text);
+	text = object_text(JSON_MAX_KEYS, "k0");
+	root = json_parse(text, strlen(text), &err);
+	assert_non_null(root);
+	assert_true(json_has_duplicate_keys(root));
+	cJSON_Delete(root);
+	free(text);
+	text = object_text(JSON_MAX_KEYS, "k998");
+	root = json_parse(text, strlen(text), &err);
+	assert_true(json_has_duplicate_keys(root));
+	cJSON_Delete(root);
+	free(text);
+}
+
 static void test_typed_getters(void **state)
 {
 	static const char text[] = "{\"s\":\"x\",\"n\":1,\"z\":null,\"b\":true,\"o\":{},\"S\":\"y\"}";
@@ -229,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_trailing_junk_refused),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_many_keys_attack),
 		cmocka_unit_test(test_typed_getters),
 		cmocka_unit_test(test_string_or_null_and_print),
 		cmocka_unit_test(test_error_details),
