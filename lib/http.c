@@ -432,6 +432,22 @@ int http_resp_serialize(const struct http_resp *resp, struct buf *out)
 
 /* ---- origins ---------------------------------------------------------------- */
 
+/*
+ * A host as a browser serialises it: a bracketed IPv6 literal, or a name or
+ * address with no ':', '[' or ']' (so "127.0.0.1:8080:80" is no host with
+ * port 80, it is no origin at all).
+ */
+static bool is_plain_host(const char *host, size_t n)
+{
+	if (host[0] == '[')
+		return n > 2 && host[n - 1] == ']' && memchr(host + 1, '[', n - 1) == NULL &&
+		       memchr(host, ']', n - 1) == NULL;
+	for (size_t i = 0; i < n; i++)
+		if (host[i] == ':' || host[i] == '[' || host[i] == ']')
+			return false;
+	return true;
+}
+
 bool http_origin_parse(const char *url, bool whole_url, char out[HTTP_ORIGIN_MAX])
 {
 	const char *host, *port = NULL;
@@ -471,7 +487,7 @@ bool http_origin_parse(const char *url, bool whole_url, char out[HTTP_ORIGIN_MAX
 		    (!https && plen == 2 && strncmp(port, "80", 2) == 0))
 			port = NULL;
 	}
-	if (hlen == 0)
+	if (hlen == 0 || !is_plain_host(host, hlen))
 		return false;
 	n = snprintf(out, HTTP_ORIGIN_MAX, "%s://%.*s%s%.*s", https ? "https" : "http", (int)hlen, host,
 	             port ? ":" : "", port ? (int)(alen - hlen - 1) : 0, port ? port : "");

@@ -173,6 +173,23 @@ static void csrf_default_ports(void **state)
 	setup_app("http://localhost:8080", false);
 }
 
+/* Issue 10 #10, found by fuzz_origin: the last ':' was taken as the port's, so this was port 80. */
+static void csrf_doubled_port_attack(void **state)
+{
+	(void)state;
+	assert_false(csrf("http://localhost:8080:80", NULL));
+	assert_false(csrf(NULL, "http://localhost:8080:80/login"));
+	assert_false(csrf("http://localhost:8080:", NULL));
+	setup_app("https://farout.example", true);
+	assert_false(csrf("https://farout.example:443:443", NULL));
+	assert_false(csrf("https://farout.example:8443:443", NULL));
+	setup_app("http://[::1]:8080", false);
+	assert_false(csrf("http://[::1]:8080:80", NULL));
+	assert_false(csrf("http://[::1]]:8080", NULL));
+	assert_false(csrf("http://[[::1]:8080", NULL));
+	setup_app("http://localhost:8080", false);
+}
+
 /* ---- identify ---------------------------------------------------------------- */
 
 static enum auth_result identify(const char *const *env)
@@ -322,6 +339,7 @@ int main(void)
 		cmocka_unit_test_setup(csrf_origin_rule, setup),
 		cmocka_unit_test_setup(csrf_referer_fallback, setup),
 		cmocka_unit_test_setup(csrf_default_ports, setup),
+		cmocka_unit_test_setup(csrf_doubled_port_attack, setup),
 		cmocka_unit_test_setup(identify_without_token, setup),
 		cmocka_unit_test_setup(identify_reaches_database_only_with_good_claims, setup),
 		cmocka_unit_test_setup(require_answers_401_with_the_contract_body, setup),
