@@ -2,9 +2,11 @@
  * me — who is calling (API.md "GET /api/auth/me") and nginx's auth_request
  * check ("GET /api/auth/verify[?role=…]").
  *
- * Both let a user with a pending password change through: the website needs
- * to know who it is talking to in order to ask for the change. verify needs
- * only the auth database; me also reads the caller's member row.
+ * me lets a user with a pending password change through: the website needs
+ * to know who it is talking to in order to ask for the change. verify does
+ * not (403 password_change_required): nothing nginx guards may open to an
+ * account still on its first, possibly default, password. verify needs only
+ * the auth database; me also reads the caller's member row.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +91,7 @@ static void handle_verify(struct app *app, const struct http_req *req, struct ht
 		http_resp_error(resp, 400, "invalid_request", "role must be member, officer or admin.");
 		return;
 	}
-	if (!auth_require(app, req, resp, min_role, AUTH_ALLOW_PENDING_CHANGE, &ctx))
+	if (!auth_require(app, req, resp, min_role, 0, &ctx))
 		return;
 	http_resp_empty(resp, 204);
 	add_identity_headers(resp, &ctx);

@@ -41,7 +41,7 @@ enum auth_result auth_identify(struct app *, const struct http_req *, struct aut
 void auth_ctx_cleanup(struct auth_ctx *);
 
 enum {
-	/* Let a user who must change their password through (me, verify, password, logout). */
+	/* Let a user who must change their password through (me, password, logout; not verify). */
 	AUTH_ALLOW_PENDING_CHANGE = 1 << 0,
 };
 

@@ -19,7 +19,7 @@ import requests
 
 import fcgi_client
 from harness import ADMIN_PASSWORD, ADMIN_USERNAME, PROGRAMS, REPO, group_members, pid_alive, wait_until
-from helpers import OTHER_PASSWORD, PASSWORD, assert_error
+from helpers import OTHER_PASSWORD, PASSWORD, assert_error, change_admin_password
 
 HEALTH_OK = {"status": "ok", "auth_db": "ok", "app_db": "ok"}
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"
@@ -472,6 +472,11 @@ def test_officers_area_is_guarded_by_auth_request(clean):
     assert_error(r, 403, "forbidden")
     officer = clean.login("olga", PASSWORD)
     admin = clean.login(ADMIN_USERNAME, ADMIN_PASSWORD)
+    # Issue 10: the seeded admin still on the default password opened /officers/ to anyone.
+    for headers in ({"Authorization": f"Bearer {admin}"}, {"Cookie": f"farout_session={admin}"}):
+        r = requests.get(clean.url("/officers/"), headers=headers, timeout=10)
+        assert_error(r, 403, "forbidden")
+    admin = change_admin_password(clean, admin)
     has_page = (REPO / "www" / "officers" / "index.html").exists()
     for headers in ({"Authorization": f"Bearer {officer}"}, {"Cookie": f"farout_session={officer}"},
                     {"Authorization": f"Bearer {admin}"}):

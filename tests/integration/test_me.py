@@ -212,10 +212,11 @@ def test_role_unknown_to_this_build_grants_only_member(clean):
 
 def test_seeded_admin_must_change_the_password_first(clean):
     token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
-    # me and verify let the user through, so the website can ask for the change.
+    # me lets the user through, so the website can ask for the change; verify does not
+    # (issue 10: nothing nginx guards opens to the default password).
     r = get(clean, "/api/auth/me", token)
     assert r.status_code == 200 and r.json()["must_change_password"] is True
-    assert get(clean, "/api/auth/verify?role=admin", token).status_code == 204
+    assert_error(get(clean, "/api/auth/verify?role=admin", token), 403, "password_change_required")
     # Everything else is refused until the change.
     assert_error(get(clean, "/api/members", token), 403, "password_change_required")
     assert_error(get(clean, "/api/members/me", token), 403, "password_change_required")
