@@ -8,6 +8,7 @@
 #   make asan         the same programs with AddressSanitizer + UBSan, under build/asan/
 #   make test-asan    the whole test suite against the asan build
 #   make test-pgbouncer  the API suites with the programs behind PgBouncer (transaction pooling)
+#   make fuzz         every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (60) each, under build/fuzz/
 #   make bench        wrk figures for the main routes next to an nginx static baseline
 #   make install      PREFIX=/usr/local DESTDIR= (programs, farout-admin, SQL, nginx config, units, site, docs)
 #
@@ -25,7 +26,9 @@ WARNINGS  := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-proto
              -Wwrite-strings -Wformat=2 -Wvla
 HARDENING := -fstack-protector-strong -fPIE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(ZXCVBN_LIBS)
+# Debian's libzxcvbn-dev ships no .pc file.
+ZXCVBN_LIBS := -lzxcvbn -lm
 CPPFLAGS  += -D_GNU_SOURCE -Ilib
 LDFLAGS   += -pie -Wl,-z,relro,-z,now
 
@@ -33,6 +36,13 @@ ifeq ($(VARIANT),asan)
 OUT       := build/asan
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS    := -O1 -g $(SANITIZE)
+LDFLAGS   += $(SANITIZE)
+else ifeq ($(VARIANT),fuzz)
+# libFuzzer needs clang; the library is instrumented, the fuzzer's main() is linked per target.
+OUT       := build/fuzz
+CC        := clang
+SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS    := -O1 -g $(SANITIZE) -fsanitize=fuzzer-no-link
 LDFLAGS   += $(SANITIZE)
 else
 OUT       := .
@@ -46,10 +56,14 @@ LIBFAROUT := $(OUT)/lib/libfarout.a
 BINS      := $(PROGRAMS:%=$(OUT)/cgi-bin/%) $(OUT)/db/farout-admin
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/tests/%)
+FUZZ_SECONDS ?= 60
 
 ALL_CFLAGS = $(WARNINGS) $(HARDENING) $(CFLAGS) $(PKG_CFLAGS)
 
-.PHONY: all help admin deps deps-checked asan run test test-unit test-integration test-asan test-pgbouncer bench install clean check-warnings
+.PHONY: all help admin deps deps-checked asan run test test-unit test-integration test-asan test-pgbouncer \
+        bench install clean check-warnings fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(BINS)
@@ -88,6 +102,16 @@ $(OBJDIR)/tests/test_%: $(OBJDIR)/tests/unit/test_%.o $(LIBFAROUT)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBFAROUT) $(PKG_LIBS) $(shell pkg-config --libs cmocka)
 
 $(OBJDIR)/tests/unit/%.o: CPPFLAGS += $(shell pkg-config --cflags cmocka)
+
+build/fuzz/tests/fuzz_%: $(OBJDIR)/tests/fuzz/fuzz_%.o $(LIBFAROUT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBFAROUT) $(PKG_LIBS)
+
+# The fuzz targets (clang, libFuzzer + ASan + UBSan), then each one for FUZZ_SECONDS.
+fuzz-build: deps-checked
+	@$(MAKE) --no-print-directory VARIANT=fuzz $(FUZZ_BINS)
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan $(BINS:./%=build/asan/%) build/asan/lib/libfarout.a
@@ -152,4 +176,5 @@ check-warnings:
 clean:
 	rm -rf build lib/libfarout.a $(PROGRAMS:%=cgi-bin/%) db/farout-admin
 
--include $(LIB_OBJ:.o=.d) $(wildcard $(OBJDIR)/cgi-bin/*.d $(OBJDIR)/db/*.d $(OBJDIR)/tests/unit/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard $(OBJDIR)/cgi-bin/*.d $(OBJDIR)/db/*.d $(OBJDIR)/tests/unit/*.d \
+                                     $(OBJDIR)/tests/fuzz/*.d)

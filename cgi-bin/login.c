@@ -22,6 +22,7 @@
 #include "log.h"
 #include "login.h"
 #include "password.h"
+#include "strength.h"
 #include "serve.h"
 #include "sessions.h"
 #include "throttle.h"
@@ -180,8 +181,8 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	if (password_change_read(req, ctx.user.hashed_password != NULL, &p, resp) == -1)
 		goto out;
 	/* A current password sent by a user who has none is nothing to compare with. */
-	weak = password_policy_check(p.next, strlen(p.next), ctx.user.username,
-	                             ctx.user.hashed_password != NULL ? p.current : NULL);
+	weak = strength_check(p.next, strlen(p.next), ctx.user.username, ctx.user.email,
+	                      ctx.user.hashed_password != NULL ? p.current : NULL);
 	if (weak != NULL) {
 		http_resp_error(resp, 400, "weak_password", weak);
 		goto out;
