@@ -12,6 +12,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "names.h"
 #include "util.h"
 
 #define TOKEN_MAX 512   /* Discord's are 30 characters; anything this long is not one */
@@ -107,19 +108,6 @@ static bool has_control(const char *s)
 	return false;
 }
 
-/* The first max code points of valid UTF-8 s, newly allocated. */
-static char *utf8_prefix_dup(const char *s, size_t max)
-{
-	size_t i = 0, points = 0;
-
-	while (s[i] != '\0') {
-		if (((unsigned char)s[i] & 0xC0) != 0x80 && points++ == max)
-			break;
-		i++;
-	}
-	return strndup(s, i);
-}
-
 static bool is_discriminator(const char *s)
 {
 	size_t n = strlen(s);
@@ -176,11 +164,12 @@ int discord_parse_user(const char *body, size_t len, struct discord_user *u)
 	username = clean_string(root, "username");
 	if (id == NULL || !util_is_snowflake(id) || username == NULL)
 		goto out;
+	/* Names become ours only through lib/names: no look-alikes, no '@', nothing invisible. */
 	if ((u->id = strdup(id)) == NULL ||
-	    (u->username = utf8_prefix_dup(username, DISCORD_NAME_MAX)) == NULL)
+	    (u->username = names_username_new(username, DISCORD_NAME_MAX)) == NULL)
 		goto out;
 	if ((s = clean_string(root, "global_name")) != NULL &&
-	    (u->global_name = utf8_prefix_dup(s, DISCORD_NAME_MAX)) == NULL)
+	    names_display_new(s, DISCORD_NAME_MAX, &u->global_name) == -1)
 		goto out;
 	if ((s = clean_string(root, "discriminator")) != NULL && is_discriminator(s) &&
 	    (u->discriminator = strdup(s)) == NULL)

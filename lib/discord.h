@@ -40,8 +40,8 @@ struct discord_client {
 /* The user object, validated: id is a snowflake, username is set. The client owns nothing here. */
 struct discord_user {
 	char *id;
-	char *username;      /* at most DISCORD_NAME_MAX code points */
-	char *global_name;   /* NULL when absent, null or empty */
+	char *username;      /* names_username_new: printable ASCII, no '@', at most DISCORD_NAME_MAX */
+	char *global_name;   /* names_display_new; NULL when absent, null, empty or invisible */
 	char *discriminator; /* NULL when absent or not 1-4 digits */
 	char *avatar;        /* NULL when absent or not a plain hash */
 	char *email;         /* NULL when absent or not plausible */

@@ -16,8 +16,9 @@
  * - usernames and emails are compared without case when deciding whether a
  *   Discord user may take them ("Admin" is taken when "admin" exists);
  * - the email rule (verified and unused) is the same for sign-in, refresh
- *   and linking, so a linked local account takes its Discord address too
- *   when no other user has it;
+ *   and linking; an account with a password keeps its email (a sign-in
+ *   name), which Discord fills only while it is empty;
+ * - a new user's name is never any user's email (nor holds '@': lib/names);
  * - linking needs a user who may use the site (active, no pending password
  *   change: 403 password_change_required, API.md's gate); a user already
  *   linked to another Discord account gets 409 discord_already_linked too,

@@ -231,10 +231,13 @@ enum db_status users_find_by_session(struct db *db, const char *jti, const char 
 /*
  * The email rule of API.md step 4 as SQL over parameter $E: Discord's
  * verified address unless another user has it (compared without case, as
- * mail systems do), else the row's own value.
+ * mail systems do), else the row's own value. An account with a password
+ * signs in with its email, so Discord sets that only while it has none.
  */
 #define EMAIL_RULE(E)                                                                           \
-	"email = CASE WHEN " E "::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o "        \
+	"email = CASE WHEN " E "::text IS NOT NULL "                                              \
+	"AND (u.hashed_password IS NULL OR coalesce(u.email, '') = '') "                          \
+	"AND NOT EXISTS (SELECT 1 FROM users o "                                                  \
 	"WHERE lower(o.email) = lower(" E "::text) AND o.id <> u.id) THEN " E "::text "            \
 	"ELSE u.email END"
 
@@ -278,7 +281,10 @@ enum db_status users_discord_insert(struct db *db, const char *username,
 {
 	const char *params[] = {username, d->discord_id, d->discriminator, d->avatar, d->email};
 
-	/* Names are compared without case: "Admin" must not pass for "admin". */
+	/*
+	 * Names are compared without case: "Admin" must not pass for "admin"; and a
+	 * name is never anyone's email, which would take over that email's sign-in.
+	 */
 	return one_user(db,
 	                "INSERT INTO users AS u (username, discord_id, discriminator, avatar, email, "
 	                "role, must_change_password, last_login) "
@@ -287,7 +293,7 @@ enum db_status users_discord_insert(struct db *db, const char *username,
 	                "WHERE lower(o.email) = lower($5::text)) THEN $5::text END, "
 	                "'member', false, now() "
 	                "WHERE NOT EXISTS (SELECT 1 FROM users o "
-	                "WHERE lower(o.username) = lower($1::text)) "
+	                "WHERE lower(o.username) = lower($1::text) OR lower(o.email) = lower($1::text)) "
 	                "RETURNING " USERS_COLUMNS,
 	                5, params, u, inserted);
 }

@@ -1,0 +1,219 @@
+"""Issue 10 (hardening): the contract changes and the attack run's findings,
+each test named after the attack it stops, through nginx against the real
+programs (fake Discord as the only stand-in)."""
+
+import functools
+
+import pytest
+import requests
+
+import helpers
+from harness import ADMIN_PASSWORD, ADMIN_USERNAME
+from helpers import PASSWORD, assert_error, get, insert_user, login, post
+
+TIMEOUT = 15
+JSON = {"Accept": "application/json"}
+STRONG = "Changed-Pass-22"  # zxcvbn 39.8 bits
+assert_exact = functools.partial(assert_error, exact=True)
+
+
+# ---- Discord helpers (a browser is a requests.Session keeping farout_oauth) ----------------
+
+def begin(stack, browser, **params):
+    return browser.get(stack.url("/api/auth/discord/login"), params=params, allow_redirects=False,
+                       timeout=TIMEOUT)
+
+
+def authorize(login_response):
+    assert login_response.status_code == 302, login_response.text
+    r = requests.get(login_response.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 302, r.text
+    return r.headers["Location"]
+
+
+def finish(browser, callback_url):
+    return browser.get(callback_url, headers=JSON, allow_redirects=False, timeout=TIMEOUT)
+
+
+def discord_sign_in(stack, user=None):
+    if user is not None:
+        stack.fake.set_user(user)
+    browser = requests.Session()
+    return finish(browser, authorize(begin(stack, browser)))
+
+
+def admin_browser(stack):
+    """The seeded admin after the forced change, signed in by cookie like the website."""
+    browser = requests.Session()
+    r = browser.post(stack.url("/api/auth/login"),
+                     json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    r = browser.post(stack.url("/api/auth/password"),
+                     json={"current_password": ADMIN_PASSWORD, "new_password": STRONG},
+                     headers={"Origin": stack.public_url}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return browser
+
+
+def user_row(stack, where, *params):
+    rows = stack.sql("auth", "SELECT row_to_json(u) FROM users u WHERE " + where, params)
+    return rows[0][0] if rows else None
+
+
+# ---- contract change 1: verify refuses the default password ---------------------------------
+
+def test_default_admin_password_opens_nothing_nginx_guards_attack(clean):
+    token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
+    for query in ("", "?role=officer", "?role=admin"):
+        assert_exact(get(clean, "/api/auth/verify" + query, token), 403, "password_change_required")
+    r = requests.get(clean.url("/officers/"), headers={"Authorization": f"Bearer {token}"},
+                     timeout=TIMEOUT)
+    assert r.status_code == 403
+    r = requests.get(clean.url("/officers/"), cookies={"farout_session": token}, timeout=TIMEOUT)
+    assert r.status_code == 403
+    # me, password and logout stay open to that user.
+    assert get(clean, "/api/auth/me", token).status_code == 200
+    new = helpers.change_admin_password(clean, token, STRONG)
+    r = get(clean, "/api/auth/verify?role=admin", new)
+    assert r.status_code == 204 and r.headers["X-Auth-Username"] == ADMIN_USERNAME
+
+
+# ---- contract change 2: guessable passwords ---------------------------------------------------
+
+@pytest.mark.parametrize("weak", ["abcdefghij", "Password123!", "summer2024summer", "New-Password-22",
+                                  "Farout-2026-farout"])
+def test_guessable_new_password_attack(clean, weak):
+    token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
+    r = post(clean, "/api/auth/password", token,
+             json={"current_password": ADMIN_PASSWORD, "new_password": weak})
+    assert_exact(r, 400, "weak_password")
+    assert "guess" in r.json()["detail"] and weak not in r.json()["detail"]
+    assert user_row(clean, "username = 'admin'")["must_change_password"] is True
+    assert get(clean, "/api/auth/me", token).status_code == 200
+
+
+def test_email_local_part_is_a_user_word(clean):
+    insert_user(clean, "nelly", email="quorvalith@example.org")
+    token = login(clean, "nelly")
+    r = post(clean, "/api/auth/password", token,
+             json={"current_password": PASSWORD, "new_password": "Quorvalith-2031"})
+    assert_exact(r, 400, "weak_password")
+    # The same password is fine for a user whose own words it does not contain.
+    insert_user(clean, "bob", email="bob@example.org")
+    r = post(clean, "/api/auth/password", login(clean, "bob"),
+             json={"current_password": PASSWORD, "new_password": "Quorvalith-2031"})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("strong", ["Changed-Pass-22", "Tr0ub4dor&3"])
+def test_hard_to_guess_new_password_accepted(clean, strong):
+    token = login(clean, ADMIN_USERNAME, ADMIN_PASSWORD)
+    r = post(clean, "/api/auth/password", token,
+             json={"current_password": ADMIN_PASSWORD, "new_password": strong})
+    assert r.status_code == 200, r.text
+    assert login(clean, ADMIN_USERNAME, strong)
+
+
+@pytest.mark.parametrize("weak", ["abcdefghij", "Password123!", "summer2024summer", "New-Password-22"])
+def test_farout_admin_refuses_guessable_passwords(clean, weak):
+    r = clean.admin("user", "add", "quinn", "--keep", input=weak + "\n")
+    assert r.returncode != 0 and "guess" in r.stderr and weak not in r.stderr
+    assert user_row(clean, "username = 'quinn'") is None
+    before = user_row(clean, "username = 'admin'")["hashed_password"]
+    r = clean.admin("user", "passwd", "admin", "--keep", input=weak + "\n")
+    assert r.returncode != 0 and "guess" in r.stderr
+    assert user_row(clean, "username = 'admin'")["hashed_password"] == before
+
+
+def test_farout_admin_counts_the_email_and_accepts_strong_passwords(clean):
+    r = clean.admin("user", "add", "quinn", "--email", "quorvalith@example.org", "--keep",
+                    input="Quorvalith-2031\n")
+    assert r.returncode != 0 and "guess" in r.stderr
+    for strong in ("Changed-Pass-22", "Tr0ub4dor&3"):
+        r = clean.admin("user", "passwd", "admin", "--keep", input=strong + "\n")
+        assert r.returncode == 0, r.stderr
+        assert login(clean, ADMIN_USERNAME, strong)
+    r = clean.admin("user", "add", "quinn", "--email", "quinn@example.org", "--keep",
+                    input="Quorvalith-2031\n")
+    assert r.returncode == 0, r.stderr
+
+
+# ---- contract change 3: Discord keeps a password account's email -----------------------------
+
+def test_discord_link_replacing_the_admin_email_attack(clean):
+    stack = clean
+    browser = admin_browser(stack)
+    r = finish(browser, authorize(begin(stack, browser, link="1")))
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["email"] == "admin@farout.local"
+    assert user_row(stack, "username = 'admin'")["email"] == "admin@farout.local"
+    # At every later Discord sign-in too, even with a new verified address.
+    r = discord_sign_in(stack, {"email": "elsewhere@example.com", "verified": True})
+    assert r.status_code == 200 and r.json()["user"]["username"] == "admin"
+    assert user_row(stack, "username = 'admin'")["email"] == "admin@farout.local"
+    # The admin still signs in with that email.
+    assert login(stack, "admin@farout.local", STRONG)
+
+
+def test_discord_fills_a_password_account_email_only_while_empty(clean):
+    stack = clean
+    browser = admin_browser(stack)
+    stack.sql("auth", "UPDATE users SET email = NULL WHERE username = 'admin'")
+    r = finish(browser, authorize(begin(stack, browser, link="1")))
+    assert r.status_code == 200, r.text
+    assert user_row(stack, "username = 'admin'")["email"] == "nelly@example.com"
+    # A Discord-only account still follows Discord's address.
+    stack.fake.set_user({"id": "222222222222222222", "username": "plain",
+                         "email": "plain@example.com"})
+    discord_sign_in(stack)
+    discord_sign_in(stack, {"id": "222222222222222222", "username": "plain",
+                            "email": "plain2@example.com"})
+    assert user_row(stack, "discord_id = '222222222222222222'")["email"] == "plain2@example.com"
+
+
+# ---- finding 5: a Discord username shaped like another user's email -------------------------
+
+def test_discord_username_shadowing_an_email_login_attack(clean):
+    stack = clean
+    insert_user(stack, "victim", email="victim@farout.example")
+    r = discord_sign_in(stack, {"id": "333333333333333333", "username": "victim@farout.example",
+                                "global_name": None, "email": None})
+    assert r.status_code == 200, r.text
+    name = r.json()["user"]["username"]
+    assert "@" not in name
+    rows = stack.sql("auth", "SELECT count(*) FROM users WHERE lower(username) = 'victim@farout.example'")
+    assert rows == [(0,)]
+    # The victim's email still signs the victim in, and verify names the attacker by its own name.
+    r = helpers.login_response(stack, "victim@farout.example")
+    assert r.status_code == 200 and r.json()["user"]["username"] == "victim"
+    attacker = discord_sign_in(stack).json()["access_token"]
+    assert get(stack, "/api/auth/verify", attacker).headers["X-Auth-Username"] == name
+
+
+# ---- finding 11: look-alike and invisible Discord names -----------------------------------------
+
+@pytest.mark.parametrize("discord_name", ["\u0430dmin", "\uff41\uff44\uff4d\uff49\uff4e", "ad\u200bmin",
+                                          "admin\u202e", "\u200badmin\u2060"])
+def test_lookalike_discord_username_attack(clean, discord_name):
+    r = discord_sign_in(clean, {"id": "123456789012345678", "username": discord_name,
+                                "global_name": None})
+    assert r.status_code == 200, r.text
+    name = r.json()["user"]["username"]
+    assert name.isascii() and name.isprintable() and name != "admin"
+    assert name.lower() != "admin"
+    # Without a global name the member's display name is the folded Discord name: nothing hidden.
+    [(shown,)] = clean.sql("app", "SELECT display_name FROM members WHERE discord_id = '123456789012345678'")
+    assert shown.isascii() and shown.isprintable() and shown in name
+
+
+def test_invisible_only_display_name_attack(clean):
+    r = discord_sign_in(clean, {"id": "123456789012345678", "username": "zoe",
+                                "global_name": "\u200b\u200b"})
+    assert r.status_code == 200, r.text
+    row = clean.sql("app", "SELECT display_name FROM members WHERE discord_id = '123456789012345678'")
+    assert row == [("zoe",)]
+    # A real non-Latin name stays recognisable.
+    discord_sign_in(clean, {"id": "223456789012345678", "username": "zoe2",
+                            "global_name": "Zo\u00eb \u0417\u043e\u044f\u200b"})
+    row = clean.sql("app", "SELECT display_name FROM members WHERE discord_id = '223456789012345678'")
+    assert row == [("Zo\u00eb \u0417\u043e\u044f",)]
