@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +151,14 @@ bool json_has_duplicate_keys(const cJSON *obj)
 char *json_print_new(const cJSON *item)
 {
 	return cJSON_PrintUnformatted(item);
+}
+
+cJSON *json_add_integer(cJSON *obj, const char *key, long long v)
+{
+	char text[24];
+
+	snprintf(text, sizeof text, "%lld", v);
+	return cJSON_AddRawToObject(obj, key, text);
 }
 
 cJSON *json_add_string_or_null(cJSON *obj, const char *key, const char *value)

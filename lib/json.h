@@ -51,6 +51,13 @@ char *json_take_string(cJSON *obj, const char *key);
 /* Printed compactly; the caller frees with cJSON_free. */
 char *json_print_new(const cJSON *item);
 
+/*
+ * Adds key: v written as a decimal integer. cJSON keeps numbers as doubles,
+ * which print 2^63-1 as 9.2233720368547758e+18; this prints every digit.
+ * Returns the new item or NULL.
+ */
+cJSON *json_add_integer(cJSON *obj, const char *key, long long v);
+
 /* Adds key: value, where value NULL becomes JSON null. Returns the new item or NULL. */
 cJSON *json_add_string_or_null(cJSON *obj, const char *key, const char *value);
 

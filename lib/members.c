@@ -737,9 +737,9 @@ enum db_status members_list(struct db *db, const struct members_query *q, cJSON 
 			goto out;
 		cJSON_AddItemToArray(items, m);
 	}
-	if (cJSON_AddNumberToObject(body, "total", (double)total) == NULL ||
-	    cJSON_AddNumberToObject(body, "limit", (double)q->limit) == NULL ||
-	    cJSON_AddNumberToObject(body, "offset", (double)q->offset) == NULL)
+	if (json_add_integer(body, "total", total) == NULL ||
+	    json_add_integer(body, "limit", q->limit) == NULL ||
+	    json_add_integer(body, "offset", q->offset) == NULL)
 		goto out;
 	*out = body;
 	body = NULL;

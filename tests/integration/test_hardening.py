@@ -217,3 +217,16 @@ def test_invisible_only_display_name_attack(clean):
                             "global_name": "Zo\u00eb \u0417\u043e\u044f\u200b"})
     row = clean.sql("app", "SELECT display_name FROM members WHERE discord_id = '223456789012345678'")
     assert row == [("Zo\u00eb \u0417\u043e\u044f",)]
+
+
+# ---- finding 11: integers answered as integers ---------------------------------------------------
+
+def test_huge_offset_echoed_as_a_float_attack(clean):
+    insert_user(clean, "nelly")
+    token = login(clean, "nelly")
+    r = get(clean, "/api/members?offset=9223372036854775807&limit=200", token)
+    assert r.status_code == 200, r.text
+    assert '"offset":9223372036854775807' in r.text.replace(" ", "")
+    assert "e+" not in r.text
+    body = r.json()
+    assert body["offset"] == 9223372036854775807 and body["limit"] == 200 and body["items"] == []

@@ -245,6 +245,22 @@ static void test_many_keys_attack(void **state)
 	free(text);
 }
 
+/* Issue 10 #11: a huge offset came back as 9.2233720368547758e+18. */
+static void test_integers_printed_whole(void **state)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	(void)state;
+	assert_non_null(json_add_integer(o, "max", 9223372036854775807LL));
+	assert_non_null(json_add_integer(o, "min", -9223372036854775807LL - 1));
+	assert_non_null(json_add_integer(o, "zero", 0));
+	text = json_print_new(o);
+	assert_string_equal(text, "{\"max\":9223372036854775807,\"min\":-9223372036854775808,\"zero\":0}");
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
 static void test_typed_getters(void **state)
 {
 	static const char text[] = "{\"s\":\"x\",\"n\":1,\"z\":null,\"b\":true,\"o\":{},\"S\":\"y\"}";
@@ -299,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_many_keys_attack),
+		cmocka_unit_test(test_integers_printed_whole),
 		cmocka_unit_test(test_typed_getters),
 		cmocka_unit_test(test_string_or_null_and_print),
 		cmocka_unit_test(test_error_details),
