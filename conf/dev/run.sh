@@ -155,6 +155,9 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM HUP
 
 mkdir -p "$run_dir" "$log_dir"
+# Whoever reaches a FastCGI socket can say any REMOTE_ADDR: the folder is ours
+# alone and the sockets 0660 (below), as /run/farout is under systemd.
+chmod 700 "$run_dir"
 
 # --- PostgreSQL ------------------------------------------------------------------
 
@@ -275,6 +278,8 @@ for name in "${programs[@]}"; do
 		tail -n 5 "$log_dir/$name.log" | sed 's/^/  /' >&2
 		exit 1
 	fi
+	# The programs make their sockets 0666 for set-ups where only the folder guards them.
+	chmod 660 "$sock"
 done
 
 # --- nginx --------------------------------------------------------------------------

@@ -230,3 +230,44 @@ def test_huge_offset_echoed_as_a_float_attack(clean):
     assert "e+" not in r.text
     body = r.json()
     assert body["offset"] == 9223372036854775807 and body["limit"] == 200 and body["items"] == []
+
+
+# ---- finding 11: make run's FastCGI sockets ---------------------------------------------------------
+
+def test_make_run_sockets_open_to_local_users_attack(stack, tmp_path):
+    """Any local user who reaches a FastCGI socket can speak FastCGI and choose REMOTE_ADDR."""
+    import os
+    import signal
+    import stat
+    import subprocess
+
+    from harness import free_port
+
+    var = tmp_path / "var"
+    env = {**stack.program_env(), "FAROUT_VAR_DIR": str(var), "FAROUT_PORT": str(free_port()),
+           "FAROUT_FAKE_DISCORD": "0", "FAROUT_WORKERS": "1", "FAROUT_BIN_DIR": str(stack.bin_dir)}
+    for key in ("DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI"):
+        env.pop(key, None)
+    proc = subprocess.Popen([str(stack.repo / "conf/dev/run.sh")], env=env, cwd=stack.repo,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    out = []
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if "is running" in line or proc.poll() is not None:
+                break
+        assert any("is running" in line for line in out), "".join(out)
+        run = var / "run"
+        assert stat.S_IMODE(run.stat().st_mode) == 0o700
+        socks = sorted(run.glob("*.sock"))
+        assert len(socks) == 4
+        for sock in socks:
+            assert stat.S_ISSOCK(sock.stat().st_mode)
+            assert stat.S_IMODE(sock.stat().st_mode) & 0o007 == 0, sock
+        r = requests.get(f"http://127.0.0.1:{env['FAROUT_PORT']}/api/health", timeout=TIMEOUT)
+        assert r.status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
