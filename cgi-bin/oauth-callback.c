@@ -9,6 +9,7 @@
  * next, or to PUBLIC_URL/login?error=CODE — unless the request accepts
  * application/json, which gets the login body or the error body instead.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	bool have_ctx = false;
 	char *next_raw = NULL, *link = NULL, *next = NULL, *url = NULL;
 	int has_link;
+	long retry_after = 0;
 
 	if (!cfg->discord_configured) {
 		r = OAUTH_UNAVAILABLE;
@@ -82,7 +84,9 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 			goto out;
 		}
 	}
-	r = oauth_flow_begin(&app->auth_db, &w->keys, next, have_ctx ? ctx.user.id : NULL, &flow);
+	struct oauth_starter who = {req->remote_addr, have_ctx ? ctx.user.id : NULL,
+	                            have_ctx ? ctx.jti : NULL};
+	r = oauth_flow_begin(&app->auth_db, &w->keys, next, &who, &flow, &retry_after);
 	if (r != OAUTH_OK)
 		goto out;
 	if ((url = oauth_authorize_url_new(cfg, flow.state, flow.challenge)) == NULL ||
@@ -93,6 +97,11 @@ out:
 		http_resp_error(resp, 503, "unavailable", "Discord sign-in is not configured here.");
 	else if (r != OAUTH_OK)
 		answer(resp, r);
+	if (r == OAUTH_TOO_MANY_FLOWS) {
+		char seconds[24];
+		snprintf(seconds, sizeof seconds, "%ld", retry_after);
+		http_resp_header(resp, "Retry-After", seconds);
+	}
 	free(url);
 	oauth_flow_cleanup(&flow);
 	if (have_ctx)
@@ -179,7 +188,7 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	 */
 	if (pending.link_user_id != NULL) {
 		st = db_begin(&app->auth_db);
-		r = st == DB_OK ? oauth_user_link(&app->auth_db, pending.link_user_id, &du, &u)
+		r = st == DB_OK ? oauth_user_link(&app->auth_db, pending.link_user_id, pending.link_jti, &du, &u)
 		                : st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
 	} else {
 		r = oauth_user_sign_in(&app->auth_db, &du, &u);

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "members.h"
+#include "sessions.h"
 #include "util.h"
 
 #define STATE_PART_LEN 43 /* 32 bytes as unpadded base64url */
@@ -36,6 +37,9 @@ static const struct oauth_answer answers[OAUTH__MAX] = {
 	                          "This Discord account is already linked to another user."},
 	[OAUTH_HAS_OTHER_DISCORD] = {409, "discord_already_linked",
 	                             "Your account is already linked to another Discord account."},
+	[OAUTH_TOO_MANY_FLOWS] = {429, "too_many_attempts",
+	                       "Too many Discord sign-ins in progress from this address; wait a few "
+	                       "minutes."},
 	[OAUTH_DISCORD_UNAVAILABLE] = {502, "discord_unavailable",
 	                               "Discord could not be reached; try again shortly."},
 	[OAUTH_NOT_GUILD_MEMBER] = {403, "not_guild_member",
@@ -225,12 +229,14 @@ void oauth_flow_cleanup(struct oauth_flow *f)
 }
 
 enum oauth_result oauth_flow_begin(struct db *db, const struct oauth_keys *k,
-                                   const char *next_path, const char *link_user_id,
-                                   struct oauth_flow *f)
+                                   const char *next_path, const struct oauth_starter *who,
+                                   struct oauth_flow *f, long *retry_after)
 {
 	enum oauth_result r = OAUTH_ERROR;
 	char *verifier = NULL, *state_hash = NULL, *browser_hash = NULL;
 	enum db_status st;
+	PGresult *res = NULL;
+	long wait = 0;
 
 	memset(f, 0, sizeof *f);
 	if ((f->state = oauth_state_new(k)) == NULL || (f->binding = util_random_token_new(32)) == NULL ||
@@ -241,17 +247,42 @@ enum oauth_result oauth_flow_begin(struct db *db, const struct oauth_keys *k,
 		log_error("oauth: could not create a state (random source or memory)");
 		goto out;
 	}
-	const char *params[] = {state_hash, browser_hash, verifier, next_path, link_user_id};
-	/* Expired flows go with each new one, so the table never grows past ten minutes' worth. */
-	st = db_run(db,
-	            "WITH expired AS (DELETE FROM oauth_states WHERE expires_at < now()) "
-	            "INSERT INTO oauth_states (state_hash, browser_hash, code_verifier, next_path, "
-	            "link_user_id, expires_at) "
-	            "VALUES ($1, $2, $3, $4, $5::integer, now() + interval '" XSTR(OAUTH_STATE_TTL)
-	            " seconds')",
-	            5, params);
-	r = st == DB_OK ? OAUTH_OK : from_db(st);
+	const char *params[] = {state_hash, browser_hash, verifier, next_path, who->link_user_id,
+	                        who->link_jti, who->addr != NULL ? who->addr : ""};
+	/*
+	 * Expired flows go with each new one, so the table never grows past ten
+	 * minutes' worth; and one address holds at most OAUTH_FLOWS_PER_ADDR
+	 * live ones (two racing requests may both pass the count: nginx's
+	 * limit_req in front bounds that). Answers (inserted, seconds until the
+	 * address's oldest flow ends).
+	 */
+	res = db_exec(db,
+	              "WITH expired AS (DELETE FROM oauth_states WHERE expires_at < now()), "
+	              "live AS (SELECT count(*) AS n, ceil(extract(epoch FROM min(expires_at) - now())) "
+	              "AS wait FROM oauth_states WHERE client_addr = $7 AND expires_at >= now()), "
+	              "ins AS (INSERT INTO oauth_states (state_hash, browser_hash, code_verifier, "
+	              "next_path, link_user_id, link_jti, client_addr, expires_at) "
+	              "SELECT $1, $2, $3, $4, $5::integer, $6, $7, now() + interval '"
+	              XSTR(OAUTH_STATE_TTL) " seconds' FROM live WHERE live.n < "
+	              XSTR(OAUTH_FLOWS_PER_ADDR) " RETURNING 1) "
+	              "SELECT (SELECT count(*) FROM ins), (SELECT wait::int8 FROM live)",
+	              7, params, &st);
+	if (res == NULL) {
+		r = from_db(st);
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "1") == 0) {
+		r = OAUTH_OK;
+	} else {
+		r = OAUTH_TOO_MANY_FLOWS;
+		if (util_parse_long(PQgetvalue(res, 0, 1), 0, OAUTH_STATE_TTL, &wait) == -1)
+			wait = OAUTH_STATE_TTL;
+		log_info("oauth: %s holds %d live flows; refused", who->addr, OAUTH_FLOWS_PER_ADDR);
+	}
 out:
+	PQclear(res);
+	if (retry_after != NULL)
+		*retry_after = wait > 0 ? wait : 1;
 	util_free_secret(verifier);
 	free(state_hash);
 	free(browser_hash);
@@ -288,6 +319,7 @@ void oauth_pending_cleanup(struct oauth_pending *p)
 	util_free_secret(p->code_verifier);
 	free(p->next_path);
 	free(p->link_user_id);
+	free(p->link_jti);
 	memset(p, 0, sizeof *p);
 }
 
@@ -322,7 +354,8 @@ enum oauth_result oauth_flow_consume(struct db *db, const struct oauth_keys *k, 
 	const char *params[] = {state_hash, browser_hash};
 	res = db_exec(db,
 	              "DELETE FROM oauth_states WHERE state_hash = $1 AND browser_hash = $2 "
-	              "RETURNING code_verifier, next_path, link_user_id::text, expires_at > now()",
+	              "RETURNING code_verifier, next_path, link_user_id::text, expires_at > now(), "
+	              "link_jti",
 	              2, params, &st);
 	if (res == NULL) {
 		r = from_db(st);
@@ -336,12 +369,17 @@ enum oauth_result oauth_flow_consume(struct db *db, const struct oauth_keys *k, 
 		why = "expired state";
 		goto out;
 	}
-	const char *link = db_value(res, 0, 2);
+	const char *link = db_value(res, 0, 2), *jti = db_value(res, 0, 4);
+	if (link != NULL && jti == NULL) {
+		why = "a link flow without its session";
+		goto out;
+	}
 	p->code_verifier = strdup(PQgetvalue(res, 0, 0));
 	p->next_path = strdup(PQgetvalue(res, 0, 1));
 	p->link_user_id = link != NULL ? strdup(link) : NULL;
+	p->link_jti = jti != NULL ? strdup(jti) : NULL;
 	if (p->code_verifier == NULL || p->next_path == NULL ||
-	    (link != NULL && p->link_user_id == NULL)) {
+	    (link != NULL && p->link_user_id == NULL) || (jti != NULL && p->link_jti == NULL)) {
 		r = OAUTH_ERROR;
 		goto out;
 	}
@@ -483,8 +521,8 @@ enum oauth_result oauth_user_sign_in(struct db *db, const struct discord_user *d
 	return r;
 }
 
-enum oauth_result oauth_user_link(struct db *db, const char *user_id, const struct discord_user *du,
-                                  struct user *u)
+enum oauth_result oauth_user_link(struct db *db, const char *user_id, const char *jti,
+                                  const struct discord_user *du, struct user *u)
 {
 	struct users_discord d = discord_fields(du);
 	enum oauth_result r = OAUTH_ERROR;
@@ -498,7 +536,14 @@ enum oauth_result oauth_user_link(struct db *db, const char *user_id, const stru
 
 		if (st != DB_OK)
 			return from_db(st);
-		if (!found)
+		/* The session that started the flow must still be live: a stolen token that
+		 * was logged out (or outlived a password change) links nothing. */
+		bool live = false;
+		if (found && (st = sessions_is_live(db, user_id, jti, &live)) != DB_OK) {
+			user_cleanup(&cur);
+			return from_db(st);
+		}
+		if (!found || !live)
 			r = OAUTH_NOT_AUTHENTICATED;
 		else if (!cur.is_active)
 			r = OAUTH_ACCOUNT_DISABLED;
@@ -525,7 +570,7 @@ enum oauth_result oauth_user_link(struct db *db, const char *user_id, const stru
 		 */
 		if ((st = db_run(db, "SAVEPOINT oauth_link", 0, NULL)) != DB_OK)
 			return from_db(st);
-		st = users_discord_link(db, user_id, &d, u, &linked);
+		st = users_discord_link(db, user_id, jti, &d, u, &linked);
 		if (st == DB_CONFLICT &&
 		    (st = db_run(db, "ROLLBACK TO SAVEPOINT oauth_link", 0, NULL)) == DB_OK) {
 			r = OAUTH_ERROR; /* the Discord id or the email was taken meanwhile: look again */

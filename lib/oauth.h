@@ -47,6 +47,7 @@
 #define OAUTH_COOKIE_PATH "/api/auth/discord"
 #define OAUTH_NEXT_MAX 1024 /* longer `next` values fall back to "/" */
 #define OAUTH_CODE_MAX 512  /* Discord's codes are 30 characters */
+#define OAUTH_FLOWS_PER_ADDR 20 /* live flows one client address may hold (10 minutes each) */
 
 enum oauth_result {
 	OAUTH_OK,
@@ -59,6 +60,7 @@ enum oauth_result {
 	OAUTH_PASSWORD_CHANGE_REQUIRED,
 	OAUTH_ALREADY_LINKED,   /* the Discord account belongs to another user */
 	OAUTH_HAS_OTHER_DISCORD, /* the user to link already has another Discord account */
+	OAUTH_TOO_MANY_FLOWS,   /* this address already holds OAUTH_FLOWS_PER_ADDR live flows */
 	OAUTH_DISCORD_UNAVAILABLE,
 	OAUTH_NOT_GUILD_MEMBER, /* DISCORD_GUILD_ID is set and the user is not in that server */
 	OAUTH_UNAVAILABLE,
@@ -121,14 +123,23 @@ struct oauth_flow {
 	char *challenge; /* PKCE challenge for the authorize URL */
 };
 
+/* Who starts a flow: the client address, and for link=1 the session (else both NULL). */
+struct oauth_starter {
+	const char *addr;         /* REMOTE_ADDR */
+	const char *link_user_id; /* the signed-in user, when linking */
+	const char *link_jti;     /* that user's session: the flow lives only as long as it */
+};
+
 /*
  * Starts a flow: new state, binding and verifier, stored with next_path
- * (already safe) and link_user_id (NULL unless linking). Also removes
- * expired flows. OAUTH_OK, OAUTH_UNAVAILABLE or OAUTH_ERROR.
+ * (already safe) and who started it. Also removes expired flows. OAUTH_OK;
+ * OAUTH_TOO_MANY_FLOWS with *retry_after (seconds, >= 1) when the address
+ * already holds OAUTH_FLOWS_PER_ADDR live flows; OAUTH_UNAVAILABLE or
+ * OAUTH_ERROR.
  */
 enum oauth_result oauth_flow_begin(struct db *auth_db, const struct oauth_keys *,
-                                   const char *next_path, const char *link_user_id,
-                                   struct oauth_flow *);
+                                   const char *next_path, const struct oauth_starter *,
+                                   struct oauth_flow *, long *retry_after);
 void oauth_flow_cleanup(struct oauth_flow *);
 
 /*
@@ -141,6 +152,7 @@ struct oauth_pending {
 	char *code_verifier; /* a secret */
 	char *next_path;
 	char *link_user_id; /* NULL for a sign-in */
+	char *link_jti;     /* the session that started a link (NULL for a sign-in) */
 };
 
 /*
@@ -175,13 +187,15 @@ enum oauth_result oauth_user_sign_in(struct db *auth_db, const struct discord_us
                                      struct user *u);
 
 /*
- * link=1: gives user_id the Discord account. OAUTH_ALREADY_LINKED when
- * another user has it, OAUTH_HAS_OTHER_DISCORD when user_id has another one,
- * OAUTH_NOT_AUTHENTICATED when the user is gone, OAUTH_ACCOUNT_DISABLED,
+ * link=1: gives user_id the Discord account, provided the session jti that
+ * started the flow is still live (checked in the same UPDATE).
+ * OAUTH_ALREADY_LINKED when another user has it, OAUTH_HAS_OTHER_DISCORD
+ * when user_id has another one, OAUTH_NOT_AUTHENTICATED when the user is
+ * gone or that session was revoked or expired, OAUTH_ACCOUNT_DISABLED,
  * OAUTH_PASSWORD_CHANGE_REQUIRED, OAUTH_UNAVAILABLE, OAUTH_ERROR. Runs in
  * the caller's open transaction (a savepoint lets it retry a lost race).
  */
-enum oauth_result oauth_user_link(struct db *auth_db, const char *user_id,
+enum oauth_result oauth_user_link(struct db *auth_db, const char *user_id, const char *jti,
                                   const struct discord_user *, struct user *u);
 
 /*

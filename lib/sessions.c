@@ -168,3 +168,17 @@ PGresult *sessions_roster(struct db *db, const char *user_id, enum db_status *st
 	               " WHERE user_id = $1 AND " LIVE " ORDER BY created_at DESC",
 	               1, params, st);
 }
+
+enum db_status sessions_is_live(struct db *db, const char *user_id, const char *jti, bool *live)
+{
+	const char *params[] = {jti, user_id};
+	enum db_status st;
+	PGresult *res = db_exec(db,
+	                        "SELECT 1 FROM sessions WHERE jti = $1 AND user_id = $2::integer"
+	                        " AND " LIVE,
+	                        2, params, &st);
+
+	*live = res != NULL && PQntuples(res) == 1;
+	PQclear(res);
+	return st;
+}

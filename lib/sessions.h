@@ -34,6 +34,8 @@ struct sessions_meta {
 /* A new live session jti of user_id until the Unix time expires_at; meta may be NULL. */
 enum db_status sessions_insert(struct db *, const char *jti, const char *user_id,
                                int64_t expires_at, const struct sessions_meta *meta);
+/* *live: session jti of user_id exists, is not revoked and has not expired. */
+enum db_status sessions_is_live(struct db *, const char *user_id, const char *jti, bool *live);
 /* Marks one session revoked (a no-op when it already is or does not exist). */
 enum db_status sessions_revoke(struct db *, const char *user_id, const char *jti);
 /* Marks every live session of a user revoked; how many into *revoked unless it is NULL. */

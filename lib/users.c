@@ -305,19 +305,22 @@ enum db_status users_discord_owner(struct db *db, const char *discord_id, char *
 	return users_find_discord(db, discord_id, id, &active, &found);
 }
 
-enum db_status users_discord_link(struct db *db, const char *user_id, const struct users_discord *d,
-                                  struct user *u, bool *linked)
+enum db_status users_discord_link(struct db *db, const char *user_id, const char *jti,
+                                  const struct users_discord *d, struct user *u, bool *linked)
 {
-	const char *params[] = {user_id, d->discord_id, d->discriminator, d->avatar, d->email};
+	const char *params[] = {user_id, d->discord_id, d->discriminator, d->avatar, d->email, jti};
 
+	/* Only while the session that started the link (jti) is live: checked in the same statement. */
 	return one_user(db,
 	                "UPDATE users AS u SET discord_id = $2::text, discriminator = $3::text, "
 	                "avatar = $4::text, "
 	                EMAIL_RULE("$5") ", last_login = now() "
 	                "WHERE u.id = $1::integer AND u.is_active AND NOT u.must_change_password "
 	                "AND (u.discord_id IS NULL OR u.discord_id = $2::text) "
+	                "AND EXISTS (SELECT 1 FROM sessions s WHERE s.jti = $6 AND s.user_id = u.id "
+	                "AND s.revoked_at IS NULL AND s.expires_at > now()) "
 	                "RETURNING " USERS_COLUMNS,
-	                5, params, u, linked);
+	                6, params, u, linked);
 }
 
 /* ---- the operators' statements (farout-admin) ------------------------------------ */

@@ -91,11 +91,11 @@ enum db_status users_discord_insert(struct db *, const char *username, const str
 enum db_status users_discord_owner(struct db *, const char *discord_id, char **id);
 /*
  * Links discord_id to user_id, provided the user is active, needs no password
- * change and has no other Discord account; *linked false when the row no
- * longer qualifies. DB_CONFLICT when the id or email was taken meanwhile.
+ * change, has no other Discord account and its session jti (the one that
+ * started the link) is live; *linked false when the row no longer qualifies. DB_CONFLICT when the id or email was taken meanwhile.
  */
-enum db_status users_discord_link(struct db *, const char *user_id, const struct users_discord *,
-                                  struct user *u, bool *linked);
+enum db_status users_discord_link(struct db *, const char *user_id, const char *jti,
+                                  const struct users_discord *, struct user *u, bool *linked);
 
 /* ---- local accounts (farout-admin and the migration seed) ---- */
 

@@ -14,6 +14,7 @@ from helpers import PASSWORD, assert_error, get, insert_user, login, post
 TIMEOUT = 15
 JSON = {"Accept": "application/json"}
 STRONG = "Changed-Pass-22"  # zxcvbn 39.8 bits
+OAUTH_FLOWS_PER_ADDR = 20  # lib/oauth.h
 assert_exact = functools.partial(assert_error, exact=True)
 
 
@@ -271,3 +272,117 @@ def test_make_run_sockets_open_to_local_users_attack(stack, tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=60)
     assert proc.returncode == 0
+
+
+# ---- finding 1: a Discord link flow outliving its session ------------------------------------------
+
+def stolen_token_link_flow(stack):
+    """The admin (after the forced change) is the victim; an attacker holding the victim's
+    token starts a link flow in the attacker's own browser. Returns (victim browser,
+    attacker browser, the flow's first response, the stolen token)."""
+    victim = admin_browser(stack)
+    stolen = victim.cookies.get("farout_session")
+    attacker = requests.Session()
+    started = attacker.get(stack.url("/api/auth/discord/login"), params={"link": "1"},
+                           headers={"Authorization": f"Bearer {stolen}"}, allow_redirects=False,
+                           timeout=TIMEOUT)
+    assert started.status_code == 302, started.text
+    stack.fake.set_user({"id": "666666666666666666", "username": "attacker",
+                         "email": "attacker@example.com"})
+    return victim, attacker, started, stolen
+
+
+def assert_not_linked(stack, r):
+    assert r.status_code in (400, 401), r.text
+    assert "Set-Cookie" not in r.headers or "farout_session=" not in r.headers["Set-Cookie"]
+    row = user_row(stack, "username = 'admin'")
+    assert row["discord_id"] is None and row["email"] == "admin@farout.local"
+    assert user_row(stack, "discord_id = '666666666666666666'") is None
+
+
+def test_link_flow_outliving_logout_attack(clean):
+    stack = clean
+    victim, attacker, started, _ = stolen_token_link_flow(stack)
+    r = victim.post(stack.url("/api/auth/logout"), headers={"Origin": stack.public_url},
+                    timeout=TIMEOUT)
+    assert r.status_code == 204
+    # Logging out ended the flow at once.
+    assert stack.sql("auth", "SELECT count(*) FROM oauth_states") == [(0,)]
+    r = finish(attacker, authorize(started))
+    assert_not_linked(stack, r)
+
+
+def test_link_flow_outliving_password_change_attack(clean):
+    stack = clean
+    victim, attacker, started, stolen = stolen_token_link_flow(stack)
+    r = victim.post(stack.url("/api/auth/password"),
+                    json={"current_password": STRONG, "new_password": "Tr0ub4dor&3"},
+                    headers={"Origin": stack.public_url}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    assert get(stack, "/api/auth/me", stolen).status_code == 401
+    r = finish(attacker, authorize(started))
+    assert_not_linked(stack, r)
+
+
+def test_link_flow_whose_session_expired_attack(clean):
+    """Even with the flow row still there, the callback links only while the session is live."""
+    stack = clean
+    _, attacker, started, stolen = stolen_token_link_flow(stack)
+    stack.sql("auth", "UPDATE sessions SET expires_at = now() - interval '1 second' "
+                      "WHERE revoked_at IS NULL")
+    assert stack.sql("auth", "SELECT count(*) FROM oauth_states WHERE link_jti IS NOT NULL") == [(1,)]
+    r = finish(attacker, authorize(started))
+    assert_exact(r, 401, "not_authenticated")
+    assert_not_linked(stack, r)
+
+
+def test_link_flow_ended_by_operator_passwd_attack(clean):
+    stack = clean
+    _, attacker, started, _ = stolen_token_link_flow(stack)
+    r = clean.admin("user", "passwd", "admin", "--keep", input="Tr0ub4dor&3\n")
+    assert r.returncode == 0, r.stderr
+    assert stack.sql("auth", "SELECT count(*) FROM oauth_states") == [(0,)]
+    assert_not_linked(stack, finish(attacker, authorize(started)))
+
+
+def test_link_flow_with_a_live_session_still_links(clean):
+    stack = clean
+    victim = admin_browser(stack)
+    r = finish(victim, authorize(begin(stack, victim, link="1")))
+    assert r.status_code == 200, r.text
+    assert user_row(stack, "username = 'admin'")["discord_id"] == "80351110224678912"
+
+
+# ---- finding 9: unlimited Discord flows ------------------------------------------------------------
+
+def test_discord_login_flood_from_one_address_attack(clean):
+    stack = clean
+    statuses = []
+    for _ in range(OAUTH_FLOWS_PER_ADDR + 5):
+        r = requests.get(stack.url("/api/auth/discord/login"), allow_redirects=False, timeout=TIMEOUT)
+        statuses.append(r.status_code)
+        if r.status_code == 429:
+            break
+    assert statuses.count(302) == OAUTH_FLOWS_PER_ADDR, statuses
+    assert_exact(r, 429, "too_many_attempts")
+    assert 1 <= int(r.headers["Retry-After"]) <= 600
+    assert stack.sql("auth", "SELECT count(*) FROM oauth_states") == [(OAUTH_FLOWS_PER_ADDR,)]
+    # Another address is not held back by this one's flows.
+    stack.sql("auth", "UPDATE oauth_states SET client_addr = '192.0.2.7'")
+    r = requests.get(stack.url("/api/auth/discord/login"), allow_redirects=False, timeout=TIMEOUT)
+    assert r.status_code == 302
+
+
+def test_discord_login_request_flood_meets_nginx_limit_attack(clean):
+    import time
+
+    statuses = []
+    for _ in range(300):
+        r = requests.get(clean.url("/api/auth/discord/login"), allow_redirects=False, timeout=TIMEOUT)
+        statuses.append(r.status_code)
+        clean.sql("auth", "DELETE FROM oauth_states")
+        if helpers.is_nginx_flood_limit(r):
+            break
+    assert helpers.is_nginx_flood_limit(r), statuses
+    assert len(statuses) < 300
+    time.sleep(4)  # let the bucket refill for the suites that follow
