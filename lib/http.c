@@ -293,7 +293,7 @@ void http_resp_init(struct http_resp *resp)
 {
 	resp->status = 0;
 	buf_init(&resp->headers, 16 * 1024);
-	buf_init(&resp->body, 4 * 1024 * 1024);
+	buf_init(&resp->body, HTTP_RESP_BODY_MAX);
 }
 
 void http_resp_cleanup(struct http_resp *resp)

@@ -19,6 +19,7 @@
 #include "buf.h"
 
 #define HTTP_BODY_MAX (64 * 1024)
+#define HTTP_RESP_BODY_MAX (4 * 1024 * 1024) /* a larger answer is a 500 */
 
 struct http_req {
 	char **env;         /* "NAME=value" copies, NULL-terminated */

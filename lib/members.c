@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,6 +131,68 @@ bool members_is_avatar_url(const char *s)
 }
 
 /*
+ * The most bytes one member's JSON can take: the fixed keys and punctuation,
+ * ids and timestamps (about 400 bytes), each text field at 4 bytes per code
+ * point (cJSON writes UTF-8 as it is; quotes, backslashes, newlines and tabs
+ * take 2), avatar_url at 2 per byte, and the JSONB fields at their cap. A
+ * full page of them must fit the response.
+ */
+#define MEMBERS_ROW_JSON_MAX                                                                    \
+	(400 + 4 * (MEMBERS_DISPLAY_NAME_MAX + MEMBERS_BIO_MAX + MEMBERS_RANK_MAX) +              \
+	 2 * MEMBERS_AVATAR_URL_MAX + 3 * MEMBERS_JSON_FIELD_MAX)
+_Static_assert(MEMBERS_JSON_FIELD_MAX == 3500, "kind_rule() names the limit");
+_Static_assert((long)MEMBERS_LIMIT_MAX * (MEMBERS_ROW_JSON_MAX + 1) + 1024 <= HTTP_RESP_BODY_MAX,
+               "a full page of the largest members must fit the response cap");
+
+/* Bytes of s as a JSON string the way PostgreSQL's jsonb prints it, quotes included. */
+static size_t pg_string_len(const char *s)
+{
+	size_t n = 2;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' ||
+		    *p == '\t')
+			n += 2;
+		else if (*p < 0x20)
+			n += 6;
+		else
+			n++;
+	}
+	return n;
+}
+
+/*
+ * At least as many bytes as PostgreSQL's text of item as jsonb: ", " and
+ * ": " separators, and numbers in plain notation (1e+300 comes back as 301
+ * digits), bounded by the %.17g form plus its exponent.
+ */
+static size_t pg_json_len(const cJSON *item)
+{
+	size_t n = 0, count = 0;
+	char num[40];
+	const char *e;
+
+	if (cJSON_IsNumber(item)) {
+		snprintf(num, sizeof num, "%.17g", item->valuedouble);
+		n = strlen(num) + 2;
+		if ((e = strchr(num, 'e')) != NULL)
+			n += (size_t)labs(strtol(e + 1, NULL, 10));
+		return n;
+	}
+	if (cJSON_IsString(item))
+		return pg_string_len(item->valuestring);
+	if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
+		for (const cJSON *c = item->child; c != NULL; c = c->next, count++) {
+			n += pg_json_len(c);
+			if (cJSON_IsObject(item))
+				n += pg_string_len(c->string) + 2;
+		}
+		return n + 2 + (count > 0 ? 2 * (count - 1) : 0);
+	}
+	return 5; /* true, false, null */
+}
+
+/*
  * JSONB keeps the last of two equal keys and cannot hold infinities (cJSON
  * would print them as null): both would silently change what was sent, so
  * they are refused at any depth.
@@ -197,9 +260,11 @@ static const char *kind_rule(enum kind k)
 	case KIND_URL:
 		return "null or an http:// or https:// URL of at most 512 printable ASCII characters";
 	case KIND_ARRAY:
-		return "a JSON array";
+		return "a JSON array of at most 3500 bytes as stored (separators and numbers written "
+		       "out in full)";
 	case KIND_OBJECT:
-		return "a JSON object";
+		return "a JSON object of at most 3500 bytes as stored (separators and numbers written "
+		       "out in full)";
 	}
 	return "valid";
 }
@@ -222,7 +287,7 @@ static int field_value(const struct field *fd, const cJSON *item, char **out)
 		return fd->nullable ? 0 : -1;
 	if (is_json)
 		ok = (fd->kind == KIND_ARRAY ? cJSON_IsArray(item) : cJSON_IsObject(item)) &&
-		     is_clean_json(item);
+		     is_clean_json(item) && pg_json_len(item) <= MEMBERS_JSON_FIELD_MAX;
 	else
 		ok = text_ok[fd->kind](s);
 	if (!ok)

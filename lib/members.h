@@ -34,6 +34,13 @@
 #define MEMBERS_BIO_MAX 2000
 #define MEMBERS_RANK_MAX 32
 #define MEMBERS_AVATAR_URL_MAX 512
+/*
+ * Each JSONB field (missions_completed, trainings_completed, stats) holds at
+ * most this many bytes of JSON as PostgreSQL prints it back (with its ", "
+ * and ": " separators and every number written out in full), so that a page
+ * of MEMBERS_LIMIT_MAX rows always fits the response cap (see members.c).
+ */
+#define MEMBERS_JSON_FIELD_MAX 3500
 
 /* The writable fields, in the order of the API's Member object. */
 enum members_field {

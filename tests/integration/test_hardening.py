@@ -386,3 +386,51 @@ def test_discord_login_request_flood_meets_nginx_limit_attack(clean):
     assert helpers.is_nginx_flood_limit(r), statuses
     assert len(statuses) < 300
     time.sleep(4)  # let the bucket refill for the suites that follow
+
+
+# ---- finding 7: member rows too big for a page -------------------------------------------------------
+
+def admin_token(stack):
+    return helpers.change_admin_password(stack, login(stack, ADMIN_USERNAME, ADMIN_PASSWORD), STRONG)
+
+
+def test_oversized_member_fields_break_the_directory_attack(clean):
+    token = admin_token(clean)
+    sid = "100000000000000001"
+    r = post(clean, "/api/members", token, json={"discord_id": sid, "display_name": "Big"})
+    assert r.status_code == 201, r.text
+    big = ["m" * 60] * 900  # ~56 KiB of JSON
+    for field, value in (("missions_completed", big), ("trainings_completed", big),
+                         ("stats", {f"k{i}": "v" * 50 for i in range(900)})):
+        r = helpers.request(clean, "PATCH", f"/api/members/{sid}", token, json={field: value})
+        assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+        assert r.json()["field"] == field and "3500 bytes" in r.json()["detail"]
+    # Numbers count as PostgreSQL writes them back: 1e300 is 301 digits there.
+    r = helpers.request(clean, "PATCH", f"/api/members/{sid}", token, json={"stats": {"x": [1e300] * 12}})
+    assert r.status_code == 400, r.text
+    r = get(clean, "/api/members?limit=200", token)
+    assert r.status_code == 200
+
+
+def test_a_full_page_of_the_largest_members_fits(clean):
+    token = admin_token(clean)
+    emoji = "\U0001F680"
+    stored = []
+    for i in range(200):
+        sid = str(200000000000000000 + i)
+        body = {"discord_id": sid, "display_name": emoji * 64, "bio": emoji * 2000,
+                "avatar_url": "https://cdn.example/" + "a" * 490, "rank": emoji * 32,
+                "missions_completed": [1e300] * 10, "trainings_completed": ["\u0001" * 80] * 7,
+                "stats": {"k" + "\\" * 30 + str(j): 1e-300 for j in range(9)}}
+        r = post(clean, "/api/members", token, json=body)
+        assert r.status_code == 201, r.text
+        if i == 0:
+            stored = clean.sql("app", "SELECT octet_length(missions_completed::text), "
+                                      "octet_length(trainings_completed::text), "
+                                      "octet_length(stats::text) FROM members WHERE discord_id = %s", (sid,))
+    assert all(n <= 3500 for n in stored[0]), stored
+    assert max(stored[0]) > 2900, stored  # the cap is close to what PostgreSQL really prints
+    r = get(clean, "/api/members?limit=200", token)
+    assert r.status_code == 200, r.text[:200]
+    assert len(r.json()["items"]) == 200
+    assert len(r.content) < 4 * 1024 * 1024
