@@ -105,6 +105,24 @@ bool password_verify_dummy(const char *password, size_t len, int cost)
 	return false;
 }
 
+bool password_check(const char *password, size_t len, const char *hash, int cost)
+{
+	int stored = password_hash_cost(hash);
+	bool ok = false;
+
+	if (cost < 4 || cost > 31)
+		cost = 12;
+	if (stored < 0) {
+		password_verify_dummy(password, len, cost);
+		return false;
+	}
+	ok = password_verify(password, len, hash);
+	/* 2^stored + 2^stored + 2^(stored+1) + … + 2^(cost-1) = 2^cost. */
+	for (int c = stored; c < cost; c++)
+		password_verify_dummy(password, len, c);
+	return ok;
+}
+
 /* Whether needle is in the len bytes at s, ignoring ASCII case (the programs use the C locale). */
 static bool contains_ignoring_case(const char *s, size_t len, const char *needle)
 {

@@ -23,6 +23,16 @@ char *password_hash_new(const char *password, size_t len, int cost);
 bool password_verify(const char *password, size_t len, const char *hash);
 /* The same amount of work as a real check, for unknown users; always false. */
 bool password_verify_dummy(const char *password, size_t len, int cost);
+/*
+ * The sign-in check: password_verify against hash (NULL when the user has
+ * none), spending at least the work of one hash at cost whatever is stored.
+ * A stored hash cheaper than cost (an imported $2a$ at 4, say) is topped up
+ * with dummy hashes at its cost, cost+1, … cost-1, which add up to exactly
+ * one hash at cost; an unusable or absent hash costs one dummy at cost. So
+ * the answer's timing tells nothing about how (or whether) the account's
+ * password is stored.
+ */
+bool password_check(const char *password, size_t len, const char *hash, int cost);
 /* The cost of a bcrypt hash, or -1 when it is not one. */
 int password_hash_cost(const char *hash);
 

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "password.h"
+#include "util.h"
 
 #define FAST 4
 
@@ -226,6 +228,56 @@ static const char *policy(const char *pw, const char *username, const char *curr
 }
 
 /* Bytes, not characters: 5 two-byte letters are long enough, 37 characters may be too long. */
+/* CPU seconds of one password_check, the least of three runs. */
+static double check_seconds(const char *pw, const char *hash, int cost)
+{
+	double best = 1e9;
+
+	for (int i = 0; i < 3; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+		password_check(pw, strlen(pw), hash, cost);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+		double t = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+/*
+ * Issue 10 #4: a wrong password for a user whose stored hash was cheaper
+ * than BCRYPT_COST (an imported $2a$ at cost 4) answered in 3-5 ms, an
+ * unknown name in 50-200 ms. Every kind of stored hash now costs one hash
+ * at the configured cost.
+ */
+static void test_cheap_hash_timing_attack(void **state)
+{
+	const int cost = 9;
+	char *normal = password_hash_new("Right-Password-1", 16, cost);
+	char *cheap = password_hash_new("Right-Password-1", 16, 4);
+	double base, t;
+
+	(void)state;
+	assert_non_null(normal);
+	assert_non_null(cheap);
+	assert_true(password_check("Right-Password-1", 16, normal, cost));
+	assert_true(password_check("Right-Password-1", 16, cheap, cost));
+	assert_false(password_check("Wrong-Password-1", 16, cheap, cost));
+	assert_false(password_check("Right-Password-1", 16, NULL, cost));
+	assert_false(password_check("Right-Password-1", 16, "!locked", cost));
+
+	base = check_seconds("Wrong-Password-1", normal, cost);
+	const char *others[] = {cheap, NULL, "!locked", "$2b$04$short"};
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		t = check_seconds("Wrong-Password-1", others[i], cost);
+		assert_true(t > 0.75 * base);
+		assert_true(t < 1.5 * base);
+	}
+	util_free_secret(normal);
+	util_free_secret(cheap);
+}
+
 static void test_policy_length_in_bytes(void **state)
 {
 	char pw[80];
@@ -304,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_cost_parsing),
 		cmocka_unit_test(test_cost_range_for_new_hashes),
 		cmocka_unit_test(test_dummy_never_matches),
+		cmocka_unit_test(test_cheap_hash_timing_attack),
 		cmocka_unit_test(test_policy_length_in_bytes),
 		cmocka_unit_test(test_policy_nul_byte),
 		cmocka_unit_test(test_policy_username_any_case),
