@@ -80,15 +80,12 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	if (!auth_events_throttle(app, req, found ? &u : NULL, c.username, "login", "login", &key, resp))
 		goto out;
 
-	if (found && u.hashed_password != NULL) {
-		ok = password_verify(c.password, strlen(c.password), u.hashed_password);
-	} else {
-		password_verify_dummy(c.password, strlen(c.password), cfg->bcrypt_cost);
-		ok = false;
-	}
+	/* One hash's worth of work at BCRYPT_COST, whatever is stored (or not). */
+	ok = password_check(c.password, strlen(c.password), found ? u.hashed_password : NULL,
+	                    cfg->bcrypt_cost);
 	if (!ok) {
-		/* A failure that cannot be counted is not answered as a plain failure. */
-		st = auth_events_failure(app, req, key, "login", "invalid_credentials",
+		/* throttle_allows counted it already: the row only. */
+		st = auth_events_failure(app, req, NULL, "login", "invalid_credentials",
 		                         found ? u.id : c.username);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
@@ -99,6 +96,12 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		else
 			log_info("login failed for an unknown name");
 		answer_bad_credentials(resp);
+		goto out;
+	}
+	/* The right password is no failure: the reservation is given back. */
+	st = throttle_release(&app->auth_db, key, req->remote_addr);
+	if (st != DB_OK) {
+		app_answer_db_error(resp, st);
 		goto out;
 	}
 	if (!u.is_active) {
@@ -116,8 +119,6 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		new_hash = password_hash_new(c.password, strlen(c.password), cfg->bcrypt_cost);
 	}
 	st = auth_events_login(app, req, &u, new_hash, &token);
-	if (st == DB_OK)
-		st = throttle_clear(&app->auth_db, key);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -193,8 +194,9 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 	                          "password_change", &key, resp))
 		goto out;
 	if (ctx.user.hashed_password != NULL &&
-	    !password_verify(p.current, strlen(p.current), ctx.user.hashed_password)) {
-		st = auth_events_failure(app, req, key, "password_change", "invalid_credentials",
+	    !password_check(p.current, strlen(p.current), ctx.user.hashed_password, cfg->bcrypt_cost)) {
+		/* throttle_allows counted it already: the row only. */
+		st = auth_events_failure(app, req, NULL, "password_change", "invalid_credentials",
 		                         ctx.user.id);
 		if (st != DB_OK) {
 			app_answer_db_error(resp, st);
@@ -204,8 +206,12 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		answer_bad_credentials(resp);
 		goto out;
 	}
-	if (!login_totp_password_change(app, req, &ctx.user, key, resp))
+	if (!login_totp_password_change(app, req, &ctx.user, resp))
 		goto out;
+	if ((st = throttle_release(&app->auth_db, key, req->remote_addr)) != DB_OK) {
+		app_answer_db_error(resp, st);
+		goto out;
+	}
 
 	hash = password_hash_new(p.next, strlen(p.next), cfg->bcrypt_cost);
 	if (hash == NULL) {
@@ -222,8 +228,6 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		answer_bad_credentials(resp);
 		goto out;
 	}
-	if (throttle_clear(&app->auth_db, key) != DB_OK)
-		log_warn("could not clear the sign-in failures of user %s", ctx.user.id);
 	log_info("password changed for user %s; every other session revoked", ctx.user.id);
 	auth_answer_login(app, &ctx.user, token, resp);
 out:

@@ -99,6 +99,85 @@ enum db_status throttle_record_failure(struct db *db, const struct config *cfg,
 	              3, params);
 }
 
+enum db_status throttle_reserve(struct db *db, const struct config *cfg, const char *user_key,
+                                const char *addr, long *retry_after)
+{
+	char window[24], user_max[24], addr_max[24];
+	const char *params[5] = {user_key, addr_key(addr), window, user_max, addr_max};
+	enum db_status st;
+	PGresult *res;
+	bool over[2] = {false, false};
+	long secs, wait = 0;
+
+	*retry_after = 0;
+	snprintf(window, sizeof window, "%ld", cfg->login_window_seconds);
+	snprintf(user_max, sizeof user_max, "%ld", cfg->login_max_failures);
+	snprintf(addr_max, sizeof addr_max, "%ld", cfg->login_max_failures * THROTTLE_ADDR_FACTOR);
+	/*
+	 * One statement; rows are locked user first, then address, as everywhere.
+	 * A key below its limit counts one more; a key at it is set to limit + 1,
+	 * which is how the answer tells "refused" from "the last one allowed".
+	 */
+	res = db_exec(db,
+	              "INSERT INTO login_attempts AS a (kind, key, failures, window_start, expires_at)"
+	              " VALUES ('user', $1, 1, now(), now() + $3::integer * interval '1 second'),"
+	              "        ('addr', $2, 1, now(), now() + $3::integer * interval '1 second')"
+	              " ON CONFLICT (kind, key) DO UPDATE SET"
+	              "  failures = CASE WHEN a.expires_at <= now() THEN 1"
+	              "   WHEN a.failures >= CASE a.kind WHEN 'user' THEN $4::integer ELSE $5::integer END"
+	              "   THEN CASE a.kind WHEN 'user' THEN $4::integer ELSE $5::integer END + 1"
+	              "   ELSE a.failures + 1 END,"
+	              "  window_start = CASE WHEN a.expires_at > now() THEN a.window_start ELSE now() END,"
+	              "  expires_at = CASE WHEN a.expires_at > now() THEN a.expires_at"
+	              "                    ELSE EXCLUDED.expires_at END"
+	              " RETURNING kind, failures > CASE kind WHEN 'user' THEN $4::integer"
+	              "  ELSE $5::integer END, greatest(ceil(extract(epoch FROM expires_at - now())), 1)"
+	              "  ::bigint",
+	              5, params, &st);
+	if (st != DB_OK) {
+		PQclear(res);
+		return st;
+	}
+	for (int r = 0; r < PQntuples(res) && r < 2; r++) {
+		int k = strcmp(PQgetvalue(res, r, 0), "user") == 0 ? 0 : 1;
+		over[k] = db_bool(res, r, 1);
+		if (over[k] && util_parse_long(PQgetvalue(res, r, 2), 1, 7L * 86400 + 1, &secs) == 0 &&
+		    secs > wait)
+			wait = secs;
+	}
+	PQclear(res);
+	if (!over[0] && !over[1])
+		return DB_OK;
+	*retry_after = wait > 0 ? wait : 1;
+	/*
+	 * Refused attempts do not count: a key over its limit goes back to the
+	 * limit, one still below it gets its one back. User first, then address.
+	 */
+	for (int k = 0; k < 2 && st == DB_OK; k++) {
+		const char *undo[4] = {k == 0 ? "user" : "addr", params[k], params[3 + k],
+		                       over[k] ? "true" : "false"};
+		st = db_run(db,
+		            "UPDATE login_attempts SET failures = CASE WHEN $4::boolean"
+		            " THEN least(failures, $3::integer) ELSE greatest(failures - 1, 0) END"
+		            " WHERE kind = $1 AND key = $2",
+		            4, undo);
+	}
+	return st;
+}
+
+enum db_status throttle_release(struct db *db, const char *user_key, const char *addr)
+{
+	const char *params[2] = {user_key, addr_key(addr)};
+
+	/* The two sub-statements touch different rows: failures > 1 or not. */
+	return db_run(db,
+	              "WITH cleared AS (DELETE FROM login_attempts WHERE kind = 'user' AND key = $1), "
+	              "back AS (UPDATE login_attempts SET failures = failures - 1"
+	              " WHERE kind = 'addr' AND key = $2 AND failures > 1) "
+	              "DELETE FROM login_attempts WHERE kind = 'addr' AND key = $2 AND failures <= 1",
+	              2, params);
+}
+
 enum db_status throttle_clear(struct db *db, const char *user_key)
 {
 	const char *params[1] = {user_key};
@@ -139,7 +218,8 @@ bool throttle_allows(struct db *db, const struct config *cfg, const struct http_
 		app_answer_db_error(resp, DB_ERROR);
 		return false;
 	}
-	st = throttle_check(db, cfg, *key, req->remote_addr, &retry_after);
+	/* The attempt is counted now, before any hash: parallel guesses cannot overtake the count. */
+	st = throttle_reserve(db, cfg, *key, req->remote_addr, &retry_after);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		return false;

@@ -35,6 +35,23 @@ char *throttle_user_key_new(const struct user *u, const char *name);
  */
 enum db_status throttle_check(struct db *, const struct config *, const char *user_key,
                               const char *addr, long *retry_after);
+/*
+ * Reserves one attempt before the password is checked, atomically per key
+ * (across workers and hosts: the row lock of INSERT … ON CONFLICT): it is
+ * counted as a failure of both keys unless either already reached its limit,
+ * in which case nothing is counted and *retry_after is the whole seconds (at
+ * least 1) until the exceeded windows pass; else *retry_after is 0. So N
+ * guesses arriving together get at most LOGIN_MAX_FAILURES checks. A refused
+ * key's row holds its limit + 1 for a moment (which throttle_check and other
+ * reservations read as exceeded too), then its limit again.
+ */
+enum db_status throttle_reserve(struct db *, const struct config *, const char *user_key,
+                                const char *addr, long *retry_after);
+/*
+ * The reserved attempt was not a failure (the right password): the account's
+ * count starts again and the address gets its reservation back.
+ */
+enum db_status throttle_release(struct db *, const char *user_key, const char *addr);
 /* Counts one failure against both keys. */
 enum db_status throttle_record_failure(struct db *, const struct config *, const char *user_key,
                                        const char *addr);
@@ -44,8 +61,10 @@ enum db_status throttle_clear(struct db *, const char *user_key);
 enum db_status throttle_prune(struct db *, const char *batch, long *deleted);
 
 /*
- * The throttle before a password is checked, for user u (NULL when name
- * matched nobody): true with the attempt's key in *key (caller frees), false
+ * The throttle before a password is checked (throttle_reserve: the attempt
+ * counts as a failure from here; throttle_release gives it back when the
+ * password was right), for user u (NULL when name matched nobody): true
+ * with the attempt's key in *key (caller frees), false
  * with the answer (429 too_many_attempts with Retry-After, 503 or 500)
  * already in resp. what names the attempt in the log line ("login").
  */

@@ -434,3 +434,36 @@ def test_a_full_page_of_the_largest_members_fits(clean):
     assert r.status_code == 200, r.text[:200]
     assert len(r.json()["items"]) == 200
     assert len(r.content) < 4 * 1024 * 1024
+
+
+# ---- finding 3: parallel guesses overtaking the throttle ---------------------------------------------
+
+def test_parallel_guesses_overtake_the_throttle_attack(clean):
+    """20 wrong passwords at once for one account (a slow, cost-10 hash keeps every worker
+    busy in bcrypt): exactly LOGIN_MAX_FAILURES (5) are checked, the rest are 429."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    insert_user(clean, "nelly", hashed=helpers.hash_of(PASSWORD, cost=10))
+
+    def guess(i):
+        return requests.post(clean.url("/api/auth/login"),
+                             json={"username": "nelly", "password": f"Wrong-Guess-{i}"},
+                             timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(20)))
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 15, statuses
+    assert clean.sql("auth", "SELECT failures FROM login_attempts WHERE kind = 'user'") == [(5,)]
+    # Refused guesses did not count against the address either.
+    assert clean.sql("auth", "SELECT failures FROM login_attempts WHERE kind = 'addr'") == [(5,)]
+    r = helpers.login_response(clean, "nelly", PASSWORD)
+    assert_exact(r, 429, "too_many_attempts")
+
+
+def test_right_password_gives_the_reservation_back(clean):
+    insert_user(clean, "nelly")
+    for i in range(3):
+        assert helpers.login_response(clean, "nelly", f"Wrong-{i}-guess").status_code == 401
+    assert login(clean, "nelly")
+    assert clean.sql("auth", "SELECT kind, failures FROM login_attempts ORDER BY kind") == [("addr", 3)]
