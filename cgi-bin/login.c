@@ -70,6 +70,18 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	enum db_status st;
 
 	memset(&u, 0, sizeof u);
+	memset(&c, 0, sizeof c);
+	/*
+	 * Login CSRF: a form posted from another site would sign the victim's
+	 * browser into the attacker's account. A browser says where a POST comes
+	 * from; when it does, it must be this site. (curl and scripts send neither.)
+	 */
+	if ((http_req_header(req, "Origin") != NULL || http_req_header(req, "Referer") != NULL) &&
+	    !auth_csrf_ok(app, req)) {
+		log_info("login refused: csrf");
+		http_resp_error(resp, 403, "csrf_failed", "A sign-in must come from this site's origin.");
+		goto out;
+	}
 	if (credentials_read(req, &c, resp) == -1)
 		goto out;
 	st = users_find_login(&app->auth_db, c.username, &u, &found);

@@ -467,3 +467,30 @@ def test_right_password_gives_the_reservation_back(clean):
         assert helpers.login_response(clean, "nelly", f"Wrong-{i}-guess").status_code == 401
     assert login(clean, "nelly")
     assert clean.sql("auth", "SELECT kind, failures FROM login_attempts ORDER BY kind") == [("addr", 3)]
+
+
+# ---- finding 6: login CSRF -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "http://evil.example/phish.html"},
+    {"Origin": "http://evil.example", "Referer": "PUBLIC/login"},
+])
+def test_login_csrf_from_a_foreign_site_attack(clean, headers):
+    insert_user(clean, "attacker")
+    headers = {k: v.replace("PUBLIC", clean.public_url) for k, v in headers.items()}
+    r = requests.post(clean.url("/api/auth/login"), data={"username": "attacker", "password": PASSWORD},
+                      headers=headers, timeout=TIMEOUT)
+    assert_exact(r, 403, "csrf_failed")
+    assert "Set-Cookie" not in r.headers
+    assert clean.sql("auth", "SELECT count(*) FROM sessions") == [(0,)]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Origin": "PUBLIC"}, {"Referer": "PUBLIC/login"}])
+def test_login_from_this_site_or_without_browser_headers(clean, headers):
+    insert_user(clean, "nelly")
+    headers = {k: v.replace("PUBLIC", clean.public_url) for k, v in headers.items()}
+    r = requests.post(clean.url("/api/auth/login"), data={"username": "nelly", "password": PASSWORD},
+                      headers=headers, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
