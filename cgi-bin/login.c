@@ -65,7 +65,7 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 	const struct config *cfg = app->cfg;
 	struct credentials c;
 	struct user u;
-	bool found = false, ok;
+	bool found = false, ok, stale = false;
 	char *key = NULL, *new_hash = NULL, *token = NULL;
 	enum db_status st;
 
@@ -130,9 +130,14 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		/* A failed re-hash only postpones the upgrade to the next sign-in. */
 		new_hash = password_hash_new(c.password, strlen(c.password), cfg->bcrypt_cost);
 	}
-	st = auth_events_login(app, req, &u, new_hash, &token);
+	st = auth_events_login(app, req, &u, u.hashed_password, new_hash, &token, &stale);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
+		goto out;
+	}
+	if (stale) {
+		log_info("login of user %s refused: the password changed meanwhile", u.id);
+		answer_bad_credentials(resp);
 		goto out;
 	}
 	if (auth_answer_login(app, &u, token, resp) == 0)

@@ -55,12 +55,15 @@ bool auth_events_throttle(struct app *app, const struct http_req *req, const str
 }
 
 enum db_status auth_events_login(struct app *app, const struct http_req *req, struct user *u,
-                                 const char *new_hash, char **token)
+                                 const char *verified_hash, const char *new_hash, char **token,
+                                 bool *stale)
 {
 	cJSON *detail = cJSON_CreateObject();
 	enum db_status st = DB_ERROR;
+	bool same = false;
 
 	*token = NULL;
+	*stale = false;
 	/* must_change_password is not a failure: the row says ok and notes it. */
 	if (detail == NULL || cJSON_AddStringToObject(detail, "method", "password") == NULL ||
 	    (u->must_change_password &&
@@ -68,6 +71,13 @@ enum db_status auth_events_login(struct app *app, const struct http_req *req, st
 		goto out;
 	if ((st = db_begin(&app->auth_db)) != DB_OK)
 		goto out;
+	/* Issue 10 #2: a login racing a password change must not outlive it. */
+	st = users_lock_password(&app->auth_db, u->id, verified_hash, &same);
+	if (st == DB_OK && !same) {
+		*stale = true;
+		db_rollback(&app->auth_db);
+		goto out;
+	}
 	st = users_record_login(&app->auth_db, u, new_hash);
 	if (st == DB_OK)
 		st = auth_session_start(app, u, req, "password", token);

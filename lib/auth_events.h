@@ -41,11 +41,15 @@ bool auth_events_throttle(struct app *, const struct http_req *, const struct us
                           struct http_resp *);
 
 /*
- * A password sign-in of u: last_login (and new_hash unless NULL), the new
- * session (*token, caller frees with util_free_secret) and the login row.
+ * A password sign-in of u whose password was checked against verified_hash:
+ * with u's row locked and its hash still verified_hash (else *stale, nothing
+ * written: a password change committed during the check), last_login (and
+ * new_hash unless NULL), the new session (*token, caller frees with
+ * util_free_secret) and the login row.
  */
 enum db_status auth_events_login(struct app *, const struct http_req *, struct user *u,
-                                 const char *new_hash, char **token);
+                                 const char *verified_hash, const char *new_hash, char **token,
+                                 bool *stale);
 
 /* Logout: the session revoked and the logout row. */
 enum db_status auth_events_logout(struct app *, const struct http_req *, const char *user_id,

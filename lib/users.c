@@ -153,6 +153,20 @@ enum db_status users_record_login(struct db *db, struct user *u, const char *new
 	return st;
 }
 
+enum db_status users_lock_password(struct db *db, const char *id, const char *hash, bool *same)
+{
+	const char *params[2] = {id, hash};
+	enum db_status st;
+	PGresult *res = db_exec(db,
+	                        "SELECT 1 FROM users WHERE id = $1::integer"
+	                        " AND hashed_password = $2 FOR UPDATE",
+	                        2, params, &st);
+
+	*same = res != NULL && PQntuples(res) == 1;
+	PQclear(res);
+	return st;
+}
+
 enum db_status users_set_password(struct db *db, struct user *u, const char *new_hash, bool *changed)
 {
 	const char *params[3] = {u->id, new_hash, u->hashed_password};

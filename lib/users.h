@@ -54,6 +54,13 @@ enum db_status users_find_by_id(struct db *, const char *id, struct user *u, boo
  */
 enum db_status users_record_login(struct db *, struct user *u, const char *new_hash);
 /*
+ * Locks user id's row (FOR UPDATE, until the open transaction ends) and says
+ * whether its stored hash is still hash: a password login takes this lock
+ * before it starts its session, so a password change either committed first
+ * (*same false) or waits and then revokes the new session with the others.
+ */
+enum db_status users_lock_password(struct db *, const char *id, const char *hash, bool *same);
+/*
  * Sets a new password hash and clears must_change_password, provided the
  * stored hash is still u->hashed_password (NULL: still none). *changed is
  * false when it was not (someone else changed it first); on success u is

@@ -494,3 +494,36 @@ def test_login_from_this_site_or_without_browser_headers(clean, headers):
     r = requests.post(clean.url("/api/auth/login"), data={"username": "nelly", "password": PASSWORD},
                       headers=headers, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
+
+
+# ---- finding 2: a login racing a password change ---------------------------------------------------
+
+def test_login_racing_a_password_change_attack(clean):
+    """The old password is verified (a slow cost-13 hash) while the change commits: the
+    login must not come out with a session that survives the change."""
+    import threading
+    import time
+
+    uid = insert_user(clean, "nelly", hashed=helpers.hash_of(PASSWORD, cost=13))
+    result = {}
+
+    def old_password_login():
+        result["r"] = requests.post(clean.url("/api/auth/login"),
+                                    json={"username": "nelly", "password": PASSWORD}, timeout=120)
+
+    t = threading.Thread(target=old_password_login)
+    t.start()
+    time.sleep(0.3)  # the login is inside bcrypt now
+    # What POST /api/auth/password commits: the new hash and every session revoked.
+    clean.sql("auth", "UPDATE users SET hashed_password = %s WHERE id = %s",
+              (helpers.hash_of("Tr0ub4dor&3"), uid))
+    clean.sql("auth", "UPDATE sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL",
+              (uid,))
+    t.join()
+    r = result["r"]
+    if r.status_code == 200:
+        assert get(clean, "/api/auth/me", r.json()["access_token"]).status_code == 401
+    else:
+        assert_exact(r, 401, "invalid_credentials")
+    assert clean.sql("auth", "SELECT count(*) FROM sessions WHERE user_id = %s AND revoked_at IS NULL",
+                     (uid,)) == [(0,)]
