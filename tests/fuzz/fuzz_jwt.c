@@ -59,7 +59,7 @@ static void check_accepted(const cJSON *claims)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct jwt_key key = {CONFIG_HS256, (const unsigned char *)SECRET, sizeof SECRET - 1};
+	struct jwt_key key = {JWT_HS256, (const unsigned char *)SECRET, sizeof SECRET - 1};
 	cJSON *claims = NULL;
 	char *rest;
 
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&cfg, 0, sizeof cfg);
 		cfg.jwt_secret = (unsigned char *)SECRET;
 		cfg.jwt_secret_len = sizeof SECRET - 1;
-		cfg.jwt_algorithm = CONFIG_HS256;
+		cfg.jwt_algorithm = JWT_HS256;
 		cfg.jwt_issuer = (char *)"farout";
 		memset(&app, 0, sizeof app);
 		app.cfg = &cfg;
