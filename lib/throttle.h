@@ -6,9 +6,10 @@
  *
  * The counters are rows of farout_auth.login_attempts, so every worker and
  * host shares them. The window is fixed: it opens at the first failure and a
- * failure after it closed opens a new one. Checking is one indexed SELECT and
- * counting one INSERT … ON CONFLICT, both single statements. Owns the
- * login_attempts table.
+ * failure after it closed opens a new one. A sign-in reserves its attempt
+ * (counts it) before the password is hashed, in one INSERT … ON CONFLICT
+ * whose row lock serialises it per key on every host, and gives it back
+ * when the password was right. Owns the login_attempts table.
  */
 #ifndef FAROUT_THROTTLE_H
 #define FAROUT_THROTTLE_H
@@ -64,9 +65,8 @@ enum db_status throttle_prune(struct db *, const char *batch, long *deleted);
  * The throttle before a password is checked (throttle_reserve: the attempt
  * counts as a failure from here; throttle_release gives it back when the
  * password was right), for user u (NULL when name matched nobody): true
- * with the attempt's key in *key (caller frees), false
- * with the answer (429 too_many_attempts with Retry-After, 503 or 500)
- * already in resp. what names the attempt in the log line ("login").
+ * with the attempt's key in *key (caller frees), false with the answer (429
+ * too_many_attempts with Retry-After, 503 or 500) already in resp. what names the attempt in the log line ("login").
  */
 bool throttle_allows(struct db *, const struct config *, const struct http_req *,
                      const struct user *u, const char *name, const char *what, char **key,
