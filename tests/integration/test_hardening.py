@@ -245,8 +245,10 @@ def test_make_run_sockets_open_to_local_users_attack(stack, tmp_path):
     from harness import free_port
 
     var = tmp_path / "var"
-    env = {**stack.program_env(), "FAROUT_VAR_DIR": str(var), "FAROUT_PORT": str(free_port()),
-           "FAROUT_FAKE_DISCORD": "0", "FAROUT_WORKERS": "1", "FAROUT_BIN_DIR": str(stack.bin_dir)}
+    port = free_port()
+    env = {**stack.program_env(), "FAROUT_VAR_DIR": str(var), "PUBLIC_URL": f"http://localhost:{port}",
+           "FAROUT_ENV_FILE": str(tmp_path / "no.env"), "FAROUT_FAKE_DISCORD": "0",
+           "FAROUT_WORKERS": "1", "FAROUT_BIN_DIR": str(stack.bin_dir)}
     for key in ("DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI"):
         env.pop(key, None)
     proc = subprocess.Popen([str(stack.repo / "conf/dev/run.sh")], env=env, cwd=stack.repo,
@@ -266,7 +268,7 @@ def test_make_run_sockets_open_to_local_users_attack(stack, tmp_path):
         for sock in socks:
             assert stat.S_ISSOCK(sock.stat().st_mode)
             assert stat.S_IMODE(sock.stat().st_mode) & 0o007 == 0, sock
-        r = requests.get(f"http://127.0.0.1:{env['FAROUT_PORT']}/api/health", timeout=TIMEOUT)
+        r = requests.get(f"http://localhost:{port}/api/health", timeout=TIMEOUT)
         assert r.status_code == 200
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
