@@ -278,7 +278,12 @@ for name in "${programs[@]}"; do
 		tail -n 5 "$log_dir/$name.log" | sed 's/^/  /' >&2
 		exit 1
 	fi
-	# The programs make their sockets 0666 for set-ups where only the folder guards them.
+	# The programs make their sockets 0666 (for set-ups where only the folder guards
+	# them) just after creating them: wait for that, then narrow it.
+	for _ in $(seq 50); do
+		[ "$(stat -c %a "$sock")" = 666 ] && break
+		sleep 0.1
+	done
 	chmod 660 "$sock"
 done
 
