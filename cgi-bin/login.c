@@ -131,6 +131,8 @@ static void handle_login(struct app *app, const struct http_req *req, struct htt
 		new_hash = password_hash_new(c.password, strlen(c.password), cfg->bcrypt_cost);
 	}
 	st = auth_events_login(app, req, &u, u.hashed_password, new_hash, &token, &stale);
+	if (st == DB_OK && !stale)
+		st = throttle_clear(&app->auth_db, key);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -223,12 +225,13 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		answer_bad_credentials(resp);
 		goto out;
 	}
-	if (!login_totp_password_change(app, req, &ctx.user, resp))
-		goto out;
+	/* The right password is no failure; a wrong code then counts on its own. */
 	if ((st = throttle_release(&app->auth_db, key, req->remote_addr)) != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
 	}
+	if (!login_totp_password_change(app, req, &ctx.user, key, resp))
+		goto out;
 
 	hash = password_hash_new(p.next, strlen(p.next), cfg->bcrypt_cost);
 	if (hash == NULL) {
@@ -245,6 +248,8 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		answer_bad_credentials(resp);
 		goto out;
 	}
+	if (throttle_clear(&app->auth_db, key) != DB_OK)
+		log_warn("could not clear the sign-in failures of user %s", ctx.user.id);
 	log_info("password changed for user %s; every other session revoked", ctx.user.id);
 	auth_answer_login(app, &ctx.user, token, resp);
 out:

@@ -102,14 +102,14 @@ static enum db_status use_code(struct app *app, const char *user_id, const char 
 }
 
 /*
- * A wrong code: counted like a wrong password (the attempt was reserved by
- * auth_events_throttle, so that count stands), its audit row (event), then
- * 401 invalid_code.
+ * A wrong code: counted like a wrong password, with its audit row (event),
+ * then 401 invalid_code. key is NULL when the attempt was reserved (by
+ * auth_events_throttle) and so is counted already.
  */
-static void refuse_code(struct app *app, const struct http_req *req, const char *user_id,
-                        const char *event, struct http_resp *resp)
+static void refuse_code(struct app *app, const struct http_req *req, const char *key,
+                        const char *user_id, const char *event, struct http_resp *resp)
 {
-	enum db_status st = auth_events_failure(app, req, NULL, event, "invalid_code", user_id);
+	enum db_status st = auth_events_failure(app, req, key, event, "invalid_code", user_id);
 
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
@@ -461,7 +461,7 @@ void handle_totp_disable(struct app *app, const struct http_req *req, struct htt
 		goto out;
 	}
 	if (!ok) {
-		refuse_code(app, req, ctx.user.id, "totp_disable", resp);
+		refuse_code(app, req, NULL, ctx.user.id, "totp_disable", resp);
 		goto out;
 	}
 	st = disable(app, req, ctx.user.id, kind);
@@ -469,7 +469,8 @@ void handle_totp_disable(struct app *app, const struct http_req *req, struct htt
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	if (throttle_release(&app->auth_db, key, req->remote_addr) != DB_OK)
+	if (throttle_release(&app->auth_db, key, req->remote_addr) != DB_OK ||
+	    throttle_clear(&app->auth_db, key) != DB_OK)
 		log_warn("could not clear the sign-in failures of user %s", ctx.user.id);
 	log_info("TOTP disabled by user %s", ctx.user.id);
 	http_resp_empty(resp, 204);
@@ -602,10 +603,11 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 		goto out;
 	}
 	if (!code_ok) {
-		refuse_code(app, req, u.id, sign_in_event(method), resp);
+		refuse_code(app, req, NULL, u.id, sign_in_event(method), resp);
 		goto out;
 	}
-	if (throttle_release(&app->auth_db, key, req->remote_addr) != DB_OK)
+	if (throttle_release(&app->auth_db, key, req->remote_addr) != DB_OK ||
+	    throttle_clear(&app->auth_db, key) != DB_OK)
 		log_warn("could not clear the sign-in failures of user %s", u.id);
 	/* A Discord sign-in was counted by the callback already. */
 	if (strcmp(method, "password") == 0)
@@ -625,7 +627,7 @@ out:
 /* ---- POST /api/auth/password of a user with TOTP on ---------------------------------- */
 
 bool login_totp_password_change(struct app *app, const struct http_req *req, const struct user *u,
-                                struct http_resp *resp)
+                                const char *throttle_key, struct http_resp *resp)
 {
 	cJSON *body = NULL, *item;
 	char *code = NULL;
@@ -669,7 +671,7 @@ bool login_totp_password_change(struct app *app, const struct http_req *req, con
 		goto out;
 	}
 	if (!ok) {
-		refuse_code(app, req, u->id, "password_change", resp);
+		refuse_code(app, req, throttle_key, u->id, "password_change", resp);
 		goto out;
 	}
 	go_on = true;

@@ -167,15 +167,19 @@ enum db_status throttle_reserve(struct db *db, const struct config *cfg, const c
 
 enum db_status throttle_release(struct db *db, const char *user_key, const char *addr)
 {
-	const char *params[2] = {user_key, addr_key(addr)};
+	enum db_status st = DB_OK;
 
-	/* The two sub-statements touch different rows: failures > 1 or not. */
-	return db_run(db,
-	              "WITH cleared AS (DELETE FROM login_attempts WHERE kind = 'user' AND key = $1), "
-	              "back AS (UPDATE login_attempts SET failures = failures - 1"
-	              " WHERE kind = 'addr' AND key = $2 AND failures > 1) "
-	              "DELETE FROM login_attempts WHERE kind = 'addr' AND key = $2 AND failures <= 1",
-	              2, params);
+	/* User first, then address, as every statement here locks them. */
+	for (int k = 0; k < 2 && st == DB_OK; k++) {
+		const char *params[2] = {k == 0 ? "user" : "addr", k == 0 ? user_key : addr_key(addr)};
+		/* The two sub-statements touch the row only if failures > 1, or only if not. */
+		st = db_run(db,
+		            "WITH back AS (UPDATE login_attempts SET failures = failures - 1"
+		            " WHERE kind = $1 AND key = $2 AND failures > 1) "
+		            "DELETE FROM login_attempts WHERE kind = $1 AND key = $2 AND failures <= 1",
+		            2, params);
+	}
+	return st;
 }
 
 enum db_status throttle_clear(struct db *db, const char *user_key)

@@ -49,8 +49,9 @@ enum db_status throttle_check(struct db *, const struct config *, const char *us
 enum db_status throttle_reserve(struct db *, const struct config *, const char *user_key,
                                 const char *addr, long *retry_after);
 /*
- * The reserved attempt was not a failure (the right password): the account's
- * count starts again and the address gets its reservation back.
+ * The reserved attempt was not a failure (the right password): both keys get
+ * their one back (a count at zero goes). A finished sign-in then also calls
+ * throttle_clear; a password step that leads to a second step (TOTP) does not.
  */
 enum db_status throttle_release(struct db *, const char *user_key, const char *addr);
 /* Counts one failure against both keys. */
