@@ -475,8 +475,9 @@ int discord_parse_member(const char *body, size_t len, struct discord_member *m)
 	}
 	/* A nickname that is not clean text is no nickname: the Discord name is used instead. */
 	nick = clean_string(root, "nick");
+	/* Like a global name: invisible characters go, and a nick of nothing else is none. */
 	if (nick != NULL && util_is_utf8(nick, strlen(nick)) && !is_blank(nick) &&
-	    (m->nick = utf8_prefix_dup(nick, DISCORD_NAME_MAX)) == NULL)
+	    names_display_new(nick, DISCORD_NAME_MAX, &m->nick) == -1)
 		goto out;
 	rc = 0;
 out:
