@@ -15,6 +15,11 @@ packages=(
 	clang libclang-rt-14-dev
 	wrk curl ca-certificates procps util-linux iproute2
 )
+# `--peer`: also the FastAPI peer's packages (make bench PEER=1, see its README).
+if [ "${1:-}" = --peer ]; then
+	packages+=(python3-fastapi python3-uvicorn python3-asyncpg python3-jwt python3-bcrypt
+		python3-httpx python3-multipart python3-uvloop python3-httptools)
+fi
 
 missing_packages() {
 	local p status

@@ -1,42 +1,106 @@
 #!/usr/bin/env python3
-"""make bench: requests/s and latency of the main routes, next to nginx serving
-a static file in the same run, on the same machine.
+"""make bench [PEER=1]: requests/s and latency of the main routes, next to a
+minimal nginx serving a small static file in the same run, on the same machine.
 
 It starts the same stack as the integration tests (tests/integration/harness.py:
-private PostgreSQL, the four programs, nginx), seeds a member user and 10,000
-members, then runs wrk against each route. Figures are printed, never asserted:
-they go into README.md by hand, with the machine they came from.
+private PostgreSQL with fsync off, the four programs, nginx), seeds a member
+user and 10,000 members, then runs wrk against each route: wrk -t2, 64
+connections (32 for the members routes), BENCH_SECONDS (8) per route, and
+verify once more at 1 connection (wrk -t1).
 
-Environment: BENCH_SECONDS (10), FAROUT_WORKERS (4 per program: workers wait on
-PostgreSQL, so twice the cores keeps them busy), FAROUT_BIN_DIR (the repository).
+PEER=1 also starts the FastAPI peer (../shared/peers/fastapi/run-nginx.sh,
+found next to the repository or at $FAROUT_PEER_DIR) on two databases of its
+own in the same PostgreSQL cluster, seeds it the same way and runs the same
+routes against it right after each C run. As root, a missing Debian package of
+the peer is installed first (conf/dev/setup-deps.sh --peer).
+
+Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
+programs' workers, PostgreSQL and nginx used during each run: CPU µs per
+request is far less sensitive to other load on a shared machine than req/s.
+Figures are printed, never asserted; they go into README.md by hand, with the
+machine they came from.
+
+Environment: BENCH_SECONDS (8), FAROUT_WORKERS (unset: each program's
+default, as `make run` starts it), FAROUT_BIN_DIR (the repository),
+FAROUT_PEER_DIR, PEER.
 """
 
 import os
 import re
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import psycopg2
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from harness import Stack  # noqa: E402  (found through the path set just above)
+from harness import REPO, Stack, children_of, free_port, group_members, wait_until  # noqa: E402
 
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
-os.environ.setdefault("FAROUT_WORKERS", "4")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+PEER = os.environ.get("PEER", "") not in ("", "0", "no", "false")
 MEMBERS = 10_000
+TICK = os.sysconf("SC_CLK_TCK")
+USER, PASSWORD = "bench", "load-test-pass-1"
+
+ROUTES = [  # label, path, connections, wrk threads
+    ("GET /api/auth/verify", "/api/auth/verify", 64, 2),
+    ("GET /api/auth/verify, 1 connection", "/api/auth/verify", 1, 1),
+    ("GET /api/auth/me", "/api/auth/me", 64, 2),
+    ("GET /api/members?limit=50", "/api/members?limit=50", 32, 2),
+    ("GET /api/members?q=0042&limit=50", "/api/members?q=0042&limit=50", 32, 2),
+]
+
+MEMBERS_SQL = """
+    INSERT INTO members (discord_id, display_name, rank, missions_completed, stats)
+    SELECT (100000000000000000 + g)::text,
+           'Pilot ' || lpad(g::text, 5, '0') || ' ' || md5(g::text),
+           (ARRAY['member','officer','veteran','recruit'])[1 + g % 4],
+           jsonb_build_array('m' || g % 7, 'm' || g % 11),
+           jsonb_build_object('flights', g % 97)
+    FROM generate_series(1, {n}) AS g"""
 
 
-def wrk(url, connections, token=None):
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--latency", url]
+# ---- measuring ---------------------------------------------------------------
+
+def wrk(url, connections, threads, token):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "--latency", url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, pct.get("50", "?"), pct.get("99", "?"), int(non2xx.group(1)) if non2xx else 0
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    nbad = (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0)
+    return {"rps": rps, "total": total, "p50": pct.get("50", "?"), "p99": pct.get("99", "?"),
+            "bad": nbad}
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def rss_kib(pid):
@@ -46,62 +110,299 @@ def rss_kib(pid):
     return 0
 
 
+def ms_value(text):
+    """wrk's latency text (850.00us, 1.39ms, 2.01s) in milliseconds."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if not m:
+        return None
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+
+def measure(url, conns, threads, token, groups):
+    """wrk on url; groups maps a name to a function giving that group's pids now."""
+    before = {name: cpu_ticks(pids()) for name, pids in groups.items()}
+    result = wrk(url, conns, threads, token)
+    after = {name: cpu_ticks(pids()) for name, pids in groups.items()}
+    n = max(result["total"], 1)
+    result["cpu_us"] = {name: (after[name] - before[name]) / TICK * 1e6 / n for name in groups}
+    return result
+
+
+# ---- the static-file baseline --------------------------------------------------
+
+class StaticNginx:
+    """nginx with one worker, no access log, serving one small JSON file."""
+
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="farout-static-"))
+        self.dir.chmod(0o755)  # nginx's worker user must read the file
+        self.port = free_port()
+        (self.dir / "www").mkdir(mode=0o755)
+        (self.dir / "www" / "status.json").write_text('{"status":"ok","service":"farout"}\n')
+        (self.dir / "www" / "status.json").chmod(0o644)
+        (self.dir / "nginx.conf").write_text(f"""
+worker_processes 1;
+daemon off;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    default_type application/json;
+    client_body_temp_path {self.dir}/tmp;
+    proxy_temp_path {self.dir}/tmp;
+    fastcgi_temp_path {self.dir}/tmp;
+    scgi_temp_path {self.dir}/tmp;
+    uwsgi_temp_path {self.dir}/tmp;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {self.dir}/www;
+    }}
+}}
+""")
+        self.proc = subprocess.Popen(["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        if not wait_until(lambda: self._up(), 10):
+            raise RuntimeError(f"the static nginx did not start ({self.dir}/error.log)")
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/status.json"
+
+    def _up(self):
+        try:
+            return requests.get(self.url(), timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def pids(self):
+        return group_members(self.proc.pid)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---- the FastAPI peer ----------------------------------------------------------
+
+PEER_MODULES = "fastapi, uvicorn, asyncpg, jwt, bcrypt, httpx, multipart, uvloop, httptools"
+
+
+def find_peer():
+    """../shared/peers/fastapi from the project root, also from a git worktree or a
+    copy further down; $FAROUT_PEER_DIR wins."""
+    candidates = []
+    if os.environ.get("FAROUT_PEER_DIR"):
+        candidates.append(Path(os.environ["FAROUT_PEER_DIR"]))
+    roots = [REPO]
+    common = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--path-format=absolute",
+                             "--git-common-dir"], capture_output=True, text=True)
+    if common.returncode == 0 and common.stdout.strip():
+        roots.append(Path(common.stdout.strip()).parent)
+    for root in roots:
+        for parent in [root, *root.parents]:
+            candidates.append(parent / ".." / "shared" / "peers" / "fastapi")
+            candidates.append(parent / "shared" / "peers" / "fastapi")
+    for c in candidates:
+        if (c / "run-nginx.sh").is_file():
+            return c.resolve()
+    sys.exit("bench: PEER=1 but no ../shared/peers/fastapi/run-nginx.sh next to the repository "
+             "(set FAROUT_PEER_DIR)")
+
+
+def ensure_peer_packages():
+    if subprocess.run(["/usr/bin/python3", "-c", f"import {PEER_MODULES}"],
+                      capture_output=True).returncode == 0:
+        return
+    # As root this installs the peer's Debian packages; otherwise it names them and fails.
+    if subprocess.run([str(REPO / "conf/dev/setup-deps.sh"), "--peer"]).returncode != 0:
+        sys.exit("bench: the peer's Python packages are missing (see above)")
+
+
+class Peer:
+    def __init__(self, stack, peer_dir):
+        self.stack = stack
+        self.port = free_port()
+        sock = stack.dir / "pg" / "sock"
+        self.dsn = {db: f"host={sock} port={stack.pg_port} user=postgres dbname=peer_{db}"
+                    for db in ("farout", "farout_auth")}
+        admin = psycopg2.connect(f"host={sock} port={stack.pg_port} user=postgres dbname=postgres")
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            for db in ("peer_farout", "peer_farout_auth"):
+                cur.execute(f"CREATE DATABASE {db}")
+        admin.close()
+        url = f"postgresql://postgres@/%s?host={sock}&port={stack.pg_port}"
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+            "DATABASE_URL": url % "peer_farout", "AUTH_DATABASE_URL": url % "peer_farout_auth",
+            "JWT_SECRET": secrets.token_urlsafe(48), "PUBLIC_URL": f"http://127.0.0.1:{self.port}",
+            "FAROUT_PORT": str(self.port), "WORKERS": "2", "BCRYPT_COST": "4",
+            "UVICORN_LOG_LEVEL": "warning", "LOG_LEVEL": "WARNING",
+        }
+        self.log = open(stack.dir / "log" / "peer.log", "ab")
+        self.proc = subprocess.Popen(["bash", str(peer_dir / "run-nginx.sh")], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                     start_new_session=True)
+        if not wait_until(lambda: self.proc.poll() is not None or self._up(), 60, 0.2) \
+                or self.proc.poll() is not None:
+            raise RuntimeError(f"the FastAPI peer did not start ({stack.dir}/log/peer.log)")
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _up(self):
+        try:
+            return requests.get(self.url("/api/health"), timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def seed(self):
+        import bcrypt
+        hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4, prefix=b"2b")).decode()
+        with psycopg2.connect(self.dsn["farout_auth"]) as conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO users (username, email, hashed_password, role,"
+                        " must_change_password, is_active) VALUES (%s, %s, %s, 'member', false, true)",
+                        (USER, "bench@example.org", hashed))
+        with psycopg2.connect(self.dsn["farout"]) as conn, conn.cursor() as cur:
+            cur.execute(MEMBERS_SQL.format(n=MEMBERS))
+            cur.execute("ANALYZE members")
+        r = requests.post(self.url("/api/auth/login"), json={"username": USER, "password": PASSWORD},
+                          timeout=10)
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def pids(self, kind):
+        members = group_members(self.proc.pid)
+        return [p for p in members if (comm(p) == "nginx") == (kind == "nginx")]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                pass
+        for pid in group_members(self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.wait()
+        self.log.close()
+
+
+# ---- the C stack ---------------------------------------------------------------
+
 def seed(stack):
-    stack.add_user("bench", "load-test-pass-1", role="member")
-    stack.sql("app", """
-        INSERT INTO members (discord_id, display_name, rank, missions_completed, stats)
-        SELECT (100000000000000000 + g)::text,
-               'Pilot ' || lpad(g::text, 5, '0') || ' ' || md5(g::text),
-               (ARRAY['member','officer','veteran','recruit'])[1 + g %% 4],
-               jsonb_build_array('m' || g %% 7, 'm' || g %% 11),
-               jsonb_build_object('flights', g %% 97)
-        FROM generate_series(1, %s) AS g""", (MEMBERS,))
+    stack.add_user(USER, PASSWORD, role="member")
+    stack.sql("app", MEMBERS_SQL.format(n=MEMBERS).replace("%", "%%"))
     stack.sql("app", "ANALYZE members")
-    return stack.login("bench", "load-test-pass-1")
+    return stack.login(USER, PASSWORD)
 
 
-def site_with_baseline():
-    """A folder of symlinks: the website plus the baseline file, which is not part of the site."""
-    here = Path(__file__).resolve().parent
-    root = Path(tempfile.mkdtemp(prefix="farout-bench-www-"))
-    root.chmod(0o755)
-    for entry in (here.parents[1] / "www").iterdir():
-        (root / entry.name).symlink_to(entry)
-    (root / "static-baseline.txt").symlink_to(here / "static-baseline.txt")
-    return root
+def postgres_pids(stack):
+    postmaster = int((stack.dir / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    return lambda: [postmaster, *children_of(postmaster)]
+
+
+def program_of(path):
+    return "members" if path.startswith("/api/members") else "me"
+
+
+# ---- report --------------------------------------------------------------------
+
+def ratio(a, b):
+    return f"{a / b:.1f}×" if b else "-"
+
+
+def report(static, results, stack, peer):
+    workers = os.environ.get("FAROUT_WORKERS") or "each program's default"
+    print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2 "
+          f"(-t1 at 1 connection), workers per program: {workers}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print(f"nginx static file (1 worker, access log off): {static['rps']:.0f} req/s, "
+          f"p50 {static['p50']}, p99 {static['p99']}, non-2xx {static['bad']}\n")
+    head = (f"{'route':36} {'conns':>5} {'C req/s':>8} {'p50':>8} {'p99':>8}")
+    if peer:
+        head += f" {'FastAPI':>8} {'p99':>8} {'C÷FastAPI':>9}"
+    head += f" {'C÷static':>8} {'non-2xx':>7}"
+    print(head)
+    for (label, _, conns, _), c, p in results:
+        line = f"{label:36} {conns:5d} {c['rps']:8.0f} {c['p50']:>8} {c['p99']:>8}"
+        if peer:
+            line += f" {p['rps']:8.0f} {p['p99']:>8} {ratio(c['rps'], p['rps']):>9}"
+        bad = c["bad"] + (p["bad"] if p else 0)
+        line += f" {c['rps'] / static['rps']:8.1%} {bad:7d}"
+        print(line)
+    print("\nCPU µs per request (utime+stime during the run ÷ requests): "
+          "workers / PostgreSQL / nginx")
+    for (label, _, conns, _), c, p in results:
+        cu = c["cpu_us"]
+        line = f"  {label:36} C {cu['workers']:5.0f} / {cu['postgres']:5.0f} / {cu['nginx']:5.0f}"
+        if peer:
+            pu = p["cpu_us"]
+            line += f"    FastAPI {pu['workers']:5.0f} / {pu['postgres']:5.0f} / {pu['nginx']:5.0f}"
+        print(line)
+    print("\np99 ÷ p50 (C, loaded routes): " + ", ".join(
+        f"{label.split(' ', 1)[1]} {ms_value(c['p99']) / ms_value(c['p50']):.2f}"
+        for (label, _, conns, _), c, _p in results
+        if conns > 1 and ms_value(c["p50"]) and ms_value(c["p99"])))
+    print("\nworker RSS after the run:")
+    for prog in ("login", "me", "members", "oauth-callback"):
+        _, pids = stack.program_pids(prog)
+        sizes = ", ".join(f"{rss_kib(pid) / 1024:.1f} MB" for pid in pids)
+        print(f"  {prog:15} {sizes}")
 
 
 def main():
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (conf/dev/setup-deps.sh installs it)")
-    www = site_with_baseline()
-    stack = Stack(www_root=www).start()
+    peer_dir = None
+    if PEER:
+        peer_dir = find_peer()
+        ensure_peer_packages()
+    stack = Stack().start()
+    static = peer = None
     try:
         token = seed(stack)
-        rows = [
-            ("nginx static file (baseline)", stack.url("/static-baseline.txt"), 64, None),
-            ("GET /api/auth/verify", stack.url("/api/auth/verify"), 64, token),
-            ("GET /api/auth/me", stack.url("/api/auth/me"), 64, token),
-            ("GET /api/members?limit=50", stack.url("/api/members?limit=50"), 32, token),
-            ("GET /api/members?q=0042&limit=50", stack.url("/api/members?q=0042&limit=50"), 32, token),
-        ]
+        static = StaticNginx()
+        pg = postgres_pids(stack)
+        nginx_c = lambda: group_members(stack.nginx.pid)  # noqa: E731
+        peer_token = None
+        if PEER:
+            peer = Peer(stack, peer_dir)
+            peer_token = peer.seed()
+
+        s = measure(static.url(), 64, 2, None, {"nginx": static.pids})
         results = []
-        for name, url, conns, tok in rows:
-            results.append((name, conns) + wrk(url, conns, tok))
-        base = results[0][2]
-        print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2, "
-          f"{os.environ['FAROUT_WORKERS']} workers per program\n")
-        print(f"{'route':36} {'conns':>5} {'req/s':>9} {'p50':>9} {'p99':>9} {'vs static':>9} {'non-2xx':>7}")
-        for name, conns, rps, p50, p99, bad in results:
-            print(f"{name:36} {conns:5d} {rps:9.0f} {p50:>9} {p99:>9} {rps / base:9.1%} {bad:7d}")
-        print("\nworker RSS after the run:")
-        for prog in ("login", "me", "members", "oauth-callback"):
-            _, workers = stack.program_pids(prog)
-            sizes = ", ".join(f"{rss_kib(pid) / 1024:.1f} MB" for pid in workers)
-            print(f"  {prog:15} {sizes}")
+        for route in ROUTES:
+            label, path, conns, threads = route
+            prog = program_of(path)
+            c = measure(stack.url(path), conns, threads, token, {
+                "workers": lambda prog=prog: stack.program_pids(prog)[1],
+                "postgres": pg, "nginx": nginx_c})
+            p = None
+            if peer:
+                p = measure(peer.url(path), conns, threads, peer_token, {
+                    "workers": lambda: peer.pids("app"), "postgres": pg,
+                    "nginx": lambda: peer.pids("nginx")})
+            results.append((route, c, p))
+        report(s, results, stack, peer)
     finally:
+        if peer is not None:
+            peer.stop()
+        if static is not None:
+            static.stop()
         stack.stop()
-        shutil.rmtree(www, ignore_errors=True)
 
 
 if __name__ == "__main__":
