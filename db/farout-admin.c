@@ -851,6 +851,8 @@ int main(int argc, char **argv)
 		return admin_fail("%s", err);
 	db_init(&a.db[TARGET_AUTH], a.cfg.auth_database_url, "auth");
 	db_init(&a.db[TARGET_APP], a.cfg.database_url, "app");
+	/* One run, each statement once: preparing would only add round trips. */
+	a.db[TARGET_AUTH].prepared = a.db[TARGET_APP].prepared = false;
 	rc = 0;
 	for (int t = 0; t < TARGET__MAX && rc == 0; t++)
 		if (cmd->databases & (1u << t))

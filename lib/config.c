@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -63,6 +64,28 @@ static int load_long(struct loader *l, const char *name, long def, long min, lon
 	if (util_parse_long(v, min, max, out) == -1)
 		return fail(l, name, "must be a whole number from %ld to %ld", min, max);
 	return 0;
+}
+
+/* on/off (true/false, 1/0, yes/no are taken too). */
+static int load_switch(struct loader *l, const char *name, bool def, bool *out)
+{
+	static const char *const on[] = {"on", "true", "1", "yes"}, *const off[] = {"off", "false", "0", "no"};
+	const char *v = get(name);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(on); i++) {
+		if (strcasecmp(v, on[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(v, off[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return fail(l, name, "must be on or off");
 }
 
 /* SQLAlchemy-style "postgresql+asyncpg://" → "postgresql://": libpq knows no drivers. */
@@ -459,6 +482,7 @@ int config_load(struct config *cfg, unsigned needs, char *err, size_t errlen)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->database_url = load_db_url(&l, "DATABASE_URL", needs & CONFIG_NEED_DB);
 	cfg->auth_database_url = load_db_url(&l, "AUTH_DATABASE_URL", needs & CONFIG_NEED_DB);
+	load_switch(&l, "DB_PREPARED_STATEMENTS", true, &cfg->db_prepared_statements);
 	load_jwt(&l, cfg, needs & CONFIG_NEED_JWT);
 	load_public_url(&l, cfg);
 	load_discord(&l, cfg);

@@ -39,6 +39,7 @@ struct config_rank_role {
 struct config {
 	char *database_url;      /* libpq URI of `farout`, +driver prefix removed */
 	char *auth_database_url; /* libpq URI of `farout_auth` */
+	bool db_prepared_statements; /* DB_PREPARED_STATEMENTS: on (default) or off */
 
 	unsigned char *jwt_secret;
 	size_t jwt_secret_len;

@@ -2,7 +2,10 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -13,6 +16,19 @@ void db_init(struct db *db, const char *url, const char *name)
 	db->url = url;
 	db->name = name;
 	db->conn = NULL;
+	db->prepared = true;
+	db->nprepared = 0;
+	db->sequence = 0;
+}
+
+/* The server no longer has our statements (new connection, SQLSTATE 26000). */
+static void forget_prepared(struct db *db)
+{
+	for (int i = 0; i < db->nprepared; i++) {
+		free(db->stmts[i].sql);
+		db->stmts[i].sql = NULL;
+	}
+	db->nprepared = 0;
 }
 
 void db_cleanup(struct db *db)
@@ -20,12 +36,14 @@ void db_cleanup(struct db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
+	forget_prepared(db);
 }
 
 static void drop(struct db *db)
 {
 	PQfinish(db->conn);
 	db->conn = NULL;
+	forget_prepared(db);
 }
 
 /*
@@ -66,49 +84,120 @@ static int connect_db(struct db *db)
 	return 0;
 }
 
-PGresult *db_exec(struct db *db, const char *sql, int n, const char *const *values,
-                  enum db_status *status)
+/* FNV-1a: the statement table is looked up by the SQL text, not by where it lives. */
+static unsigned long text_hash(const char *s)
 {
-	enum db_status st = DB_UNAVAILABLE;
-	PGresult *res = NULL;
+	unsigned long h = 14695981039346656037UL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211UL;
+	return h;
+}
+
+/*
+ * The statement prepared for sql on this connection, preparing it the first
+ * time; NULL when it is to run unnamed instead (the table is full, or the
+ * server refused to prepare it: the unnamed run then reports why).
+ */
+static const struct db_prepared *find_or_prepare(struct db *db, const char *sql, int n)
+{
+	unsigned long h = text_hash(sql);
+	struct db_prepared *p;
+	PGresult *res;
+	bool ok;
+
+	for (int i = 0; i < db->nprepared; i++)
+		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
+			return &db->stmts[i];
+	if (db->nprepared == DB_MAX_PREPARED)
+		return NULL;
+	p = &db->stmts[db->nprepared];
+	/* The pid keeps two workers' statements apart should a pooler ever mix their sessions. */
+	snprintf(p->name, sizeof p->name, "farout_%ld_%lu", (long)getpid(), db->sequence++);
+	res = PQprepare(db->conn, p->name, sql, n, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok || (p->sql = strdup(sql)) == NULL)
+		return NULL;
+	p->hash = h;
+	db->nprepared++;
+	return p;
+}
+
+/*
+ * Runs sql once; on the outcome classifies into *st (DB_OK leaves the result
+ * to the caller). A statement the server no longer knows (26000) empties the
+ * table and, outside a transaction, is run again unnamed.
+ */
+static PGresult *exec_once(struct db *db, const char *sql, int n, const char *const *values,
+                           bool may_prepare, enum db_status *st)
+{
+	const struct db_prepared *p = NULL;
+	PGresult *res;
 	const char *state;
 
-	if (connect_db(db) == -1)
-		goto out;
-	res = PQexecParams(db->conn, sql, n, NULL, values, NULL, NULL, 0);
+	if (may_prepare && db->prepared)
+		p = find_or_prepare(db, sql, n);
+	if (p != NULL)
+		res = PQexecPrepared(db->conn, p->name, n, values, NULL, NULL, 0);
+	else
+		res = PQexecParams(db->conn, sql, n, NULL, values, NULL, NULL, 0);
 	switch (PQresultStatus(res)) {
 	case PGRES_TUPLES_OK:
 	case PGRES_COMMAND_OK:
-		st = DB_OK;
-		goto out;
+		*st = DB_OK;
+		return res;
 	default:
 		break;
 	}
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		log_warn("db %s: connection lost: %s", db->name, PQerrorMessage(db->conn));
 		drop(db);
-		st = DB_UNAVAILABLE;
+		*st = DB_UNAVAILABLE;
+	} else if (p != NULL && state != NULL && strcmp(state, "26000") == 0) {
+		log_warn("db %s: the server lost our prepared statements; preparing again"
+		         " (behind a transaction-mode pooler set DB_PREPARED_STATEMENTS=off)",
+		         db->name);
+		forget_prepared(db);
+		PQclear(res);
+		if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+			return exec_once(db, sql, n, values, false, st);
+		*st = DB_UNAVAILABLE; /* the transaction is lost; the client may try again */
+		return NULL;
+	} else if (state != NULL && strcmp(state, "23505") == 0) {
+		*st = DB_CONFLICT;
+	} else if (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)) {
+		*st = DB_UNAVAILABLE; /* connection exception / operator intervention */
+		drop(db);
 	} else {
-		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state != NULL && strcmp(state, "23505") == 0) {
-			st = DB_CONFLICT;
-		} else if (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)) {
-			st = DB_UNAVAILABLE; /* connection exception / operator intervention */
-			drop(db);
-		} else {
-			st = DB_ERROR;
-			log_error("db %s: query failed (%s): %s", db->name, state ? state : "?",
-			          PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-		}
+		*st = DB_ERROR;
+		log_error("db %s: query failed (%s): %s", db->name, state ? state : "?",
+		          PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 	}
 	PQclear(res);
-	res = NULL;
-out:
+	return NULL;
+}
+
+static PGresult *exec_sql(struct db *db, const char *sql, int n, const char *const *values,
+                          bool may_prepare, enum db_status *status)
+{
+	enum db_status st = DB_UNAVAILABLE;
+	PGresult *res = NULL;
+
+	if (connect_db(db) == 0)
+		res = exec_once(db, sql, n, values, may_prepare, &st);
 	if (st == DB_UNAVAILABLE)
 		metrics_db_unavailable(db->name);
 	if (status != NULL)
 		*status = st;
 	return res;
+}
+
+PGresult *db_exec(struct db *db, const char *sql, int n, const char *const *values,
+                  enum db_status *status)
+{
+	return exec_sql(db, sql, n, values, true, status);
 }
 
 enum db_status db_run(struct db *db, const char *sql, int n, const char *const *values)
@@ -120,20 +209,29 @@ enum db_status db_run(struct db *db, const char *sql, int n, const char *const *
 	return st;
 }
 
+/* Transaction control: nothing to plan, so never worth a prepared statement. */
+static enum db_status run_unnamed(struct db *db, const char *sql)
+{
+	enum db_status st;
+
+	PQclear(exec_sql(db, sql, 0, NULL, false, &st));
+	return st;
+}
+
 enum db_status db_begin(struct db *db)
 {
-	return db_run(db, "BEGIN", 0, NULL);
+	return run_unnamed(db, "BEGIN");
 }
 
 enum db_status db_commit(struct db *db)
 {
-	return db_run(db, "COMMIT", 0, NULL);
+	return run_unnamed(db, "COMMIT");
 }
 
 void db_rollback(struct db *db)
 {
 	if (db->conn != NULL && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-		db_run(db, "ROLLBACK", 0, NULL);
+		run_unnamed(db, "ROLLBACK");
 }
 
 bool db_ping(struct db *db)

@@ -4,8 +4,18 @@
  * The connection opens on first use and is re-opened after the server went
  * away, so a restarted PostgreSQL costs the requests in flight a 503, never
  * the worker. Every value goes in as a text parameter ($1, $2, …); there is no
- * call that takes SQL built from input. Statements are unnamed (PQexecParams),
- * so transaction-mode PgBouncer works.
+ * call that takes SQL built from input.
+ *
+ * Statements are named prepared statements: the first db_exec of a given SQL
+ * text on a connection prepares it (PQprepare), later ones only bind and
+ * execute it (PQexecPrepared), so PostgreSQL parses and plans it once per
+ * connection instead of once per call. The table of prepared statements
+ * belongs to the connection: a reconnect empties it, and so does SQLSTATE
+ * 26000 (the server lost them, e.g. a pooler's DISCARD ALL), after which the
+ * call is retried unnamed when no transaction was open. With
+ * db->prepared = false (DB_PREPARED_STATEMENTS=off) every statement is
+ * unnamed (PQexecParams), as transaction-mode PgBouncer 1.18 requires: it
+ * cannot follow protocol-level prepared statements across server connections.
  *
  * Owns no table: every statement belongs to the module of its table.
  */
@@ -23,12 +33,26 @@ enum db_status {
 	DB_ERROR,       /* anything else the server refused: a bug, answer 500 */
 };
 
+/* Statements prepared per connection; past this many, the rest run unnamed. */
+#define DB_MAX_PREPARED 64
+
+struct db_prepared {
+	unsigned long hash; /* of the SQL text */
+	char *sql;          /* a copy of the text, owned */
+	char name[40];      /* farout_<pid>_<sequence>: never reused by one process */
+};
+
 struct db {
 	const char *url;  /* borrowed from the config */
 	const char *name; /* for log lines: "auth" or "app" */
 	PGconn *conn;
+	bool prepared;    /* named prepared statements (db_init: true) */
+	int nprepared;    /* entries of stmts in use, all prepared on conn */
+	unsigned long sequence;
+	struct db_prepared stmts[DB_MAX_PREPARED];
 };
 
+/* Prepared statements on; set db->prepared = false afterwards for unnamed ones. */
 void db_init(struct db *, const char *url, const char *name);
 void db_cleanup(struct db *);
 

@@ -248,6 +248,7 @@ static int app_open(const struct program *prog, struct app *app, const struct co
 	app->cfg = cfg;
 	db_init(&app->auth_db, cfg->auth_database_url, "auth");
 	db_init(&app->app_db, cfg->database_url, "app");
+	app->auth_db.prepared = app->app_db.prepared = cfg->db_prepared_statements;
 	if (prog->init != NULL && prog->init(app) == -1) {
 		log_error("could not initialise the worker");
 		return -1;
