@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +27,7 @@ extern char **environ;
 
 #define MAX_WORKERS 256
 #define STOP_GRACE_SECONDS 30
+#define SLOW_REQUEST_MS 1000.0
 
 static volatile sig_atomic_t stopping;
 
@@ -206,6 +207,7 @@ static void serve_one(const struct program *prog, struct app *app, char **envp, 
 	struct http_resp resp;
 	struct buf out;
 	struct timespec t0, t1;
+	double elapsed_ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	http_resp_init(&resp);
@@ -230,10 +232,15 @@ static void serve_one(const struct program *prog, struct app *app, char **envp, 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	metrics_observe(&req, resp.status,
 	                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	/* The path only: query strings can carry OAuth codes and state. */
-	log_info("%s %s %d %.1fms", req.method ? req.method : "?", req.path ? req.path : "?",
-	         resp.status,
-	         (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	/*
+	 * nginx's access log has every request; here only the slow ones, which
+	 * nginx cannot explain. The path only: query strings can carry OAuth
+	 * codes and state.
+	 */
+	elapsed_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (elapsed_ms >= SLOW_REQUEST_MS)
+		log_warn("slow request: %s %s %d %.1fms", req.method ? req.method : "?",
+		         req.path ? req.path : "?", resp.status, elapsed_ms);
 	log_set_request(NULL);
 	buf_wipe_cleanup(&out);
 	http_resp_cleanup(&resp);
@@ -271,22 +278,25 @@ static void set_signal(int sig, void (*handler)(int))
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: ppoll must see the signal */
+	sa.sa_flags = 0; /* no SA_RESTART: epoll_pwait must see the signal */
 	sigaction(sig, &sa, NULL);
 }
 
 /*
  * The accept loop of one FastCGI process. Stop signals are blocked except
- * inside ppoll, so a request is never interrupted half way; the listening
- * socket is non-blocking, so a worker that loses the race for a connection
- * goes back to waiting instead of sleeping in accept() through a SIGTERM.
+ * inside epoll_pwait, so a request is never interrupted half way; the
+ * listening socket is non-blocking, so a worker that loses the race for a
+ * connection goes back to waiting instead of sleeping in accept() through a
+ * SIGTERM. EPOLLEXCLUSIVE wakes one idle worker per new connection, not all
+ * of them (a thundering herd that grew with --workers).
  */
 static int fcgi_loop(const struct program *prog, const struct config *cfg, int listen_fd)
 {
 	struct app app;
 	FCGX_Request fcgi;
 	sigset_t stop_set, wait_mask;
-	int rc = 0;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int rc = 0, ep;
 
 	if (app_open(prog, &app, cfg) == -1)
 		return 1;
@@ -296,6 +306,15 @@ static int fcgi_loop(const struct program *prog, const struct config *cfg, int l
 		return 1;
 	}
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		log_error("epoll on the listening socket failed: %s", strerror(errno));
+		if (ep >= 0)
+			close(ep);
+		FCGX_Free(&fcgi, 1);
+		app_close(prog, &app);
+		return 1;
+	}
 
 	sigemptyset(&stop_set);
 	sigaddset(&stop_set, SIGTERM);
@@ -308,13 +327,13 @@ static int fcgi_loop(const struct program *prog, const struct config *cfg, int l
 	signal(SIGPIPE, SIG_IGN);
 
 	while (!stopping) {
-		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-		int n = ppoll(&p, 1, NULL, &wait_mask);
+		char rest[1024];
+		int n = epoll_pwait(ep, &ev, 1, -1, &wait_mask);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			log_error("poll on the listening socket failed: %s", strerror(errno));
+			log_error("waiting on the listening socket failed: %s", strerror(errno));
 			rc = 1;
 			break;
 		}
@@ -328,8 +347,20 @@ static int fcgi_loop(const struct program *prog, const struct config *cfg, int l
 		}
 		struct io io = {.fcgi = &fcgi};
 		serve_one(prog, &app, fcgi.envp, &io);
+		/*
+		 * libfcgi's close waits for nginx to hang up first (shutdown, poll,
+		 * read), so that unread request bytes cannot turn into a reset. Once
+		 * stdin has ended nginx sends nothing more: read to that end
+		 * (usually already buffered) and close at once.
+		 */
+		while (FCGX_GetStr(rest, sizeof rest, fcgi.in) > 0)
+			;
+		util_wipe(rest, sizeof rest);
+		if (FCGX_HasSeenEOF(fcgi.in) == EOF)
+			FCGX_Detach(&fcgi);
 		FCGX_Finish_r(&fcgi);
 	}
+	close(ep);
 	FCGX_Free(&fcgi, 1);
 	app_close(prog, &app);
 	return rc;
