@@ -1,0 +1,190 @@
+"""The database layer's prepared statements (issue 9): each statement is
+prepared once per connection and only executed after that, prepared again
+after a reconnect, and never named with DB_PREPARED_STATEMENTS=off (what
+transaction-mode PgBouncer needs).
+
+PostgreSQL itself is the witness: with log_min_duration_statement = 0 on
+farout_auth it logs every protocol step, "parse farout_…" for a named
+statement being prepared, "execute farout_…" for a run of it, and
+"execute <unnamed>" for a PQexecParams.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import psycopg2
+import pytest
+
+from harness import free_port, wait_until
+from helpers import get, insert_user, login, settle
+
+VERIFY_SQL = r"SELECT u\.id, u\.discord_id, u\.username.* FROM sessions s JOIN users u"
+
+
+def superuser(stack):
+    conn = psycopg2.connect(host=str(stack.dir / "pg" / "sock"), port=stack.pg_port,
+                            user="postgres", dbname="postgres")
+    conn.autocommit = True
+    return conn
+
+
+class StatementLog:
+    def __init__(self, stack):
+        self.stack = stack
+        self.path = stack.dir / "pg" / "postgres.log"
+
+    def mark(self):
+        return self.path.stat().st_size
+
+    def since(self, mark):
+        with open(self.path, "rb") as f:
+            f.seek(mark)
+            return f.read().decode(errors="replace")
+
+    def steps(self, mark, step, name=r"farout_\d+_\d+"):
+        """The statement names of the parse/execute lines of the verify query since mark."""
+        return re.findall(rf"\b{step} ({name}): {VERIFY_SQL}", self.since(mark))
+
+
+@pytest.fixture
+def statement_log(clean):
+    su = superuser(clean)
+    with su.cursor() as cur:
+        cur.execute("ALTER DATABASE farout_auth SET log_min_duration_statement = 0")
+    # New sessions take the setting: restart me so that its workers reconnect.
+    clean.restart_program("me")
+    try:
+        yield StatementLog(clean)
+    finally:
+        with su.cursor() as cur:
+            cur.execute("ALTER DATABASE farout_auth RESET log_min_duration_statement")
+        su.close()
+        clean.restart_program("me")
+
+
+def verify_n_times(stack, token, n):
+    for _ in range(n):
+        r = get(stack, "/api/auth/verify", token)
+        assert r.status_code == 204, r.text
+
+
+def test_each_statement_is_prepared_once_per_connection(statement_log):
+    stack = statement_log.stack
+    insert_user(stack, "pat")
+    token = login(stack, "pat")
+    mark = statement_log.mark()
+    verify_n_times(stack, token, 12)
+    parsed = statement_log.steps(mark, "parse")
+    executed = statement_log.steps(mark, "execute")
+    assert len(executed) == 12, statement_log.since(mark)[-2000:]
+    # Once per worker that served (me runs 2): never once per request.
+    assert 1 <= len(parsed) <= 2 and len(set(parsed)) == len(parsed)
+    assert set(executed) == set(parsed)
+    assert not statement_log.steps(mark, "execute", "<unnamed>")
+
+
+def test_statements_are_prepared_again_after_a_reconnect(statement_log):
+    stack = statement_log.stack
+    insert_user(stack, "pat")
+    token = login(stack, "pat")
+    verify_n_times(stack, token, 4)
+    su = superuser(stack)
+    with su.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = 'farout_auth' AND pid <> pg_backend_pid()")
+    su.close()
+    mark = statement_log.mark()
+    # Every worker notices its connection is gone before sending, reconnects
+    # and prepares on the new one: no request fails.
+    verify_n_times(stack, token, 8)
+    parsed = statement_log.steps(mark, "parse")
+    executed = statement_log.steps(mark, "execute")
+    assert len(executed) == 8 and 1 <= len(parsed) <= 2
+    assert set(executed) == set(parsed)
+    settle(stack)
+
+
+def test_prepared_statements_off_runs_every_statement_unnamed(statement_log):
+    stack = statement_log.stack
+    stack.restart_program("me", {"DB_PREPARED_STATEMENTS": "off"})
+    insert_user(stack, "pat")
+    token = login(stack, "pat")
+    mark = statement_log.mark()
+    verify_n_times(stack, token, 5)
+    assert len(statement_log.steps(mark, "execute", "<unnamed>")) == 5
+    assert "farout_" not in statement_log.since(mark)
+
+
+def test_prepared_statements_setting_is_checked(stack):
+    r = stack.run_program("me", extra_env={"DB_PREPARED_STATEMENTS": "sometimes"})
+    assert r.returncode != 0
+    assert b"DB_PREPARED_STATEMENTS" in r.stderr and b"on or off" in r.stderr
+
+
+# ---- statements the server lost (SQLSTATE 26000) ----------------------------------------------
+
+@pytest.fixture
+def pgbouncer(clean):
+    """PgBouncer 1.18 in transaction mode with one server connection per
+    database, in front of the stack's cluster, on a unix socket. It refuses to
+    run as root, so as root it runs as postgres."""
+    folder = clean.dir / "pgbouncer"
+    folder.mkdir(mode=0o755)
+    port = free_port()
+    (folder / "users.txt").write_text('"farout" ""\n"admin" ""\n')
+    sock = clean.dir / "pg" / "sock"
+    (folder / "pgbouncer.ini").write_text(f"""
+[databases]
+farout_auth = host={sock} port={clean.pg_port} dbname=farout_auth user=farout
+farout = host={sock} port={clean.pg_port} dbname=farout user=farout
+[pgbouncer]
+listen_addr =
+listen_port = {port}
+unix_socket_dir = {folder}
+auth_type = trust
+auth_file = {folder}/users.txt
+admin_users = admin
+pool_mode = transaction
+default_pool_size = 1
+logfile = {folder}/pgbouncer.log
+pidfile = {folder}/pgbouncer.pid
+""")
+    cmd = ["pgbouncer", str(folder / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    assert wait_until(lambda: (folder / f".s.PGSQL.{port}").exists(), 10), "pgbouncer did not start"
+    url = f"postgresql:///%s?host={folder}&port={port}&user=farout"
+    try:
+        yield clean, {"AUTH_DATABASE_URL": url % "farout_auth", "DATABASE_URL": url % "farout"}, \
+            lambda: psycopg2.connect(host=str(folder), port=port, user="admin", dbname="pgbouncer")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        clean.restart_program("me")
+
+
+def test_statements_lost_by_the_server_are_prepared_again(pgbouncer):
+    # Prepared statements on behind transaction-mode PgBouncer is the
+    # misconfiguration DB_PREPARED_STATEMENTS=off exists for; with a single
+    # server connection it is a reliable way to make the server forget them:
+    # RECONNECT closes that connection, and the next execute meets SQLSTATE
+    # 26000. The call is run again unnamed, the table emptied, and the
+    # statement prepared again on the next request.
+    stack, env, admin_console = pgbouncer
+    insert_user(stack, "pat")
+    token = login(stack, "pat")
+    stack.restart_program("me", env)
+    verify_n_times(stack, token, 6)
+    console = admin_console()
+    console.autocommit = True
+    with console.cursor() as cur:
+        cur.execute("RECONNECT")
+    console.close()
+    verify_n_times(stack, token, 6)
+    assert "the server lost our prepared statements" in stack.log_text("me")
