@@ -23,7 +23,7 @@ static const char *const variables[] = {
 	"DISCORD_CLIENT_SECRET", "DISCORD_REDIRECT_URI", "DISCORD_API_BASE",
 	"DISCORD_AUTHORIZE_URL", "DISCORD_TIMEOUT_MS", "BCRYPT_COST", "LOGIN_MAX_FAILURES",
 	"LOGIN_WINDOW_SECONDS", "LOG_TARGET", "LOG_LEVEL", "TOTP_KEY", "DISCORD_GUILD_ID",
-	"DISCORD_RANK_ROLES", "DISCORD_OFFICER_ROLES",
+	"DISCORD_RANK_ROLES", "DISCORD_OFFICER_ROLES", "DB_PREPARED_STATEMENTS",
 };
 
 /* config_load wipes the secret it read from the environment: put it back before each load. */
@@ -72,6 +72,29 @@ static void refused_with(const char *variable, const char *value)
 	setenv(variable, value, 1);
 	assert_refused(CONFIG_NEED_DB | CONFIG_NEED_JWT, variable, NULL);
 	valid_environment(NULL);
+}
+
+static void test_prepared_statements_switch(void **state)
+{
+	static const struct {
+		const char *value;
+		bool on;
+	} cases[] = {{"on", true}, {"off", false}, {"OFF", false}, {"true", true}, {"0", false}};
+	struct config cfg;
+
+	(void)state;
+	assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+	assert_true(cfg.db_prepared_statements); /* the default */
+	config_cleanup(&cfg);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		reset_secret();
+		setenv("DB_PREPARED_STATEMENTS", cases[i].value, 1);
+		assert_loads(&cfg, CONFIG_NEED_DB | CONFIG_NEED_JWT);
+		assert_int_equal(cfg.db_prepared_statements, cases[i].on);
+		config_cleanup(&cfg);
+	}
+	refused_with("DB_PREPARED_STATEMENTS", "sometimes");
+	refused_with("DB_PREPARED_STATEMENTS", "onn");
 }
 
 static void test_defaults(void **state)
@@ -483,6 +506,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_defaults, valid_environment),
+		cmocka_unit_test_setup(test_prepared_statements_switch, valid_environment),
 		cmocka_unit_test_setup(test_every_value_set, valid_environment),
 		cmocka_unit_test_setup(test_bad_numbers_name_their_variable, valid_environment),
 		cmocka_unit_test_setup(test_bad_values_name_their_variable, valid_environment),
