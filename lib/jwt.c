@@ -7,7 +7,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include "json.h"
 #include "util.h"
@@ -20,27 +21,90 @@ static const char *alg_name(enum jwt_alg alg)
 	return alg >= JWT_HS256 && alg <= JWT_HS512 ? names[alg] : "HS256";
 }
 
-static const EVP_MD *alg_md(enum jwt_alg alg)
+static const char *alg_digest(enum jwt_alg alg)
 {
 	switch (alg) {
 	case JWT_HS384:
-		return EVP_sha384();
+		return "SHA384";
 	case JWT_HS512:
-		return EVP_sha512();
+		return "SHA512";
 	case JWT_HS256:
 		break;
 	}
-	return EVP_sha256();
+	return "SHA256";
+}
+
+/*
+ * HMAC contexts already keyed, one per key (current and previous) and
+ * process: OpenSSL 3's one-shot HMAC() looks the algorithms up and sets the
+ * key up again on every call, which was most of the work of a verify. A
+ * context is found by the key's bytes (a copy, wiped when replaced), never by
+ * where they live.
+ */
+struct keyed_mac {
+	enum jwt_alg alg;
+	unsigned char *secret;
+	size_t secret_len;
+	EVP_MAC_CTX *ctx;
+};
+
+static struct keyed_mac keyed[2];
+static unsigned keyed_next;
+
+static EVP_MAC_CTX *keyed_ctx(const struct jwt_key *key)
+{
+	static EVP_MAC *hmac;
+	struct keyed_mac *k;
+	OSSL_PARAM params[2];
+
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(keyed); i++) {
+		k = &keyed[i];
+		if (k->ctx != NULL && k->alg == key->alg && k->secret_len == key->secret_len &&
+		    CRYPTO_memcmp(k->secret, key->secret, key->secret_len) == 0)
+			/* A NULL key starts a new MAC under the key already set. */
+			return EVP_MAC_init(k->ctx, NULL, 0, NULL) == 1 ? k->ctx : NULL;
+	}
+	if (hmac == NULL && (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	k = &keyed[keyed_next++ % UTIL_ARRAY_LEN(keyed)];
+	EVP_MAC_CTX_free(k->ctx);
+	if (k->secret != NULL)
+		util_wipe(k->secret, k->secret_len);
+	free(k->secret);
+	memset(k, 0, sizeof *k);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	                                             (char *)alg_digest(key->alg), 0);
+	params[1] = OSSL_PARAM_construct_end();
+	k->ctx = EVP_MAC_CTX_new(hmac);
+	k->secret = malloc(key->secret_len);
+	if (k->ctx == NULL || k->secret == NULL ||
+	    EVP_MAC_init(k->ctx, key->secret, key->secret_len, params) != 1) {
+		EVP_MAC_CTX_free(k->ctx);
+		free(k->secret);
+		memset(k, 0, sizeof *k);
+		return NULL;
+	}
+	memcpy(k->secret, key->secret, key->secret_len);
+	k->secret_len = key->secret_len;
+	k->alg = key->alg;
+	return k->ctx;
 }
 
 /* HMAC of data under key; mac needs EVP_MAX_MD_SIZE bytes. 0 or -1. */
 static int mac_compute(const struct jwt_key *key, const char *data, size_t n,
                        unsigned char mac[EVP_MAX_MD_SIZE], unsigned *maclen)
 {
+	EVP_MAC_CTX *ctx;
+	size_t len = 0;
+
 	if (key == NULL || key->secret == NULL || key->secret_len == 0 || key->secret_len > INT_MAX)
 		return -1;
-	return HMAC(alg_md(key->alg), key->secret, (int)key->secret_len,
-	            (const unsigned char *)data, n, mac, maclen) != NULL ? 0 : -1;
+	ctx = keyed_ctx(key);
+	if (ctx == NULL || EVP_MAC_update(ctx, (const unsigned char *)data, n) != 1 ||
+	    EVP_MAC_final(ctx, mac, &len, EVP_MAX_MD_SIZE) != 1)
+		return -1;
+	*maclen = (unsigned)len;
+	return 0;
 }
 
 char *jwt_sign_new(const struct jwt_key *key, const cJSON *claims)

@@ -531,6 +531,43 @@ static void wrong_secret(void **state)
 	free(t);
 }
 
+/*
+ * Keyed HMAC contexts are kept per process: one must never answer for
+ * different key bytes at the same address, nor for a key evicted by two
+ * others, and each result must equal a fresh one-shot HMAC (forge).
+ */
+static void keyed_contexts_follow_the_key_bytes(void **state)
+{
+	unsigned char secret[] = "a-secret-of-thirty-two-bytes-0000";
+	struct jwt_key k = {CONFIG_HS256, secret, sizeof secret - 1};
+	cJSON *good = good_claims(), *claims;
+	char *payload = cJSON_PrintUnformatted(good), *tokens[3], *direct;
+
+	(void)state;
+	assert_non_null(payload);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3; i++) {
+			secret[0] = (unsigned char)('a' + i);
+			tokens[i] = signed_good(&k);
+			direct = forge("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, &k);
+			assert_string_equal(tokens[i], direct);
+			free(direct);
+		}
+		for (int i = 0; i < 3; i++)
+			for (int j = 0; j < 3; j++) {
+				secret[0] = (unsigned char)('a' + j);
+				claims = NULL;
+				assert_int_equal(jwt_verify(&k, NULL, tokens[i], NOW, "farout", &claims),
+				                 i == j ? JWT_OK : JWT_BAD_SIGNATURE);
+				cJSON_Delete(claims);
+			}
+		for (int i = 0; i < 3; i++)
+			free(tokens[i]);
+	}
+	cJSON_free(payload);
+	cJSON_Delete(good);
+}
+
 static void signature_truncated_or_extended(void **state)
 {
 	char *good = signed_good(&key256), *t = NULL;
@@ -698,6 +735,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rfc7515_a1_hmac),
+		cmocka_unit_test(keyed_contexts_follow_the_key_bytes),
 		cmocka_unit_test(rfc7515_a1_verifies_before_exp),
 		cmocka_unit_test(round_trip_hs256),
 		cmocka_unit_test(round_trip_hs384),
