@@ -19,6 +19,11 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$repo"
 
 programs=(login me oauth-callback members)
+# Workers per program unless FAROUT_WORKERS sets one number for all (tests/bench/bench.py reads
+# this line too). me and members: a worker spends about half of a request waiting on
+# PostgreSQL, so two per core keep both cores busy; login is bcrypt, CPU-bound: one per core;
+# oauth-callback waits on Discord. Measurements: README "Performance".
+default_workers="login=2 me=4 oauth-callback=4 members=4"
 # FAROUT_VAR_DIR: another folder for the cluster, sockets and logs (the tests use one).
 var=${FAROUT_VAR_DIR:-$repo/var}
 run_dir=$var/run
@@ -27,6 +32,17 @@ nginx_dir=$var/nginx
 pg_dir=$var/pg
 
 say() { printf 'run: %s\n' "$*"; }
+workers_of() {
+	local pair
+	if [ -n "${FAROUT_WORKERS:-}" ]; then
+		printf '%s\n' "$FAROUT_WORKERS"
+		return
+	fi
+	for pair in $default_workers; do
+		[ "${pair%%=*}" = "$1" ] && printf '%s\n' "${pair#*=}" && return
+	done
+	echo 2
+}
 die() {
 	printf 'run: %s\n' "$*" >&2
 	exit 1
@@ -261,7 +277,7 @@ for name in "${programs[@]}"; do
 	rm -f -- "$sock"
 	# Logs grow across runs; a marker shows where this one starts.
 	printf -- '--- %s: started by conf/dev/run.sh\n' "$(date -u +%FT%TZ)" >>"$log_dir/$name.log"
-	setsid "$bin_dir/cgi-bin/$name" --listen "unix:$sock" --workers "${FAROUT_WORKERS:-2}" \
+	setsid "$bin_dir/cgi-bin/$name" --listen "unix:$sock" --workers "$(workers_of "$name")" \
 		</dev/null >>"$log_dir/$name.log" 2>&1 &
 	program_pid[$name]=$!
 done

@@ -21,7 +21,7 @@ Figures are printed, never asserted; they go into README.md by hand, with the
 machine they came from.
 
 Environment: BENCH_SECONDS (8), FAROUT_WORKERS (unset: each program's
-default, as `make run` starts it), FAROUT_BIN_DIR (the repository),
+workers as `make run` starts them, from conf/dev/run.sh), FAROUT_BIN_DIR (the repository),
 FAROUT_PEER_DIR, PEER.
 """
 
@@ -323,8 +323,15 @@ def ratio(a, b):
     return f"{a / b:.1f}×" if b else "-"
 
 
+def make_run_workers():
+    """make run's workers per program: the default_workers line of conf/dev/run.sh."""
+    m = re.search(r'^default_workers="([^"]*)"', (REPO / "conf/dev/run.sh").read_text(), re.M)
+    return dict(pair.split("=") for pair in m.group(1).split()) if m else {}
+
+
 def report(static, results, stack, peer):
-    workers = os.environ.get("FAROUT_WORKERS") or "each program's default"
+    workers = os.environ.get("FAROUT_WORKERS") or ", ".join(
+        f"{k} {v}" for k, v in stack.workers.items()) or "2"
     print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2 "
           f"(-t1 at 1 connection), workers per program: {workers}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
@@ -370,7 +377,10 @@ def main():
     if PEER:
         peer_dir = find_peer()
         ensure_peer_packages()
-    stack = Stack().start()
+    stack = Stack()
+    if not os.environ.get("FAROUT_WORKERS"):
+        stack.workers = make_run_workers()
+    stack.start()
     static = peer = None
     try:
         token = seed(stack)

@@ -201,6 +201,7 @@ class Stack:
         self._pg_running = False
         # What the programs (not farout-admin, not the tests) get on top of env.
         self.program_overrides = {}
+        self.workers = {}  # per program, over FAROUT_WORKERS (make bench sets make run's defaults)
 
     # -- paths -------------------------------------------------------------
 
@@ -595,7 +596,7 @@ pidfile = {pgb}/pgbouncer.pid
                    str(self.program_path(name))]
         else:
             cmd = [str(self.program_path(name)), "--listen", f"unix:{sock}",
-                   "--workers", os.environ.get("FAROUT_WORKERS", "2")]
+                   "--workers", str(self.workers.get(name) or os.environ.get("FAROUT_WORKERS", "2"))]
         key = self.proc_key(name, host)
         log_name = name if host == 0 else f"{name}-{host}"
         with open(self.log_path(log_name), "ab") as log:
