@@ -4,7 +4,7 @@ minimal nginx serving a small static file in the same run, on the same machine.
 
 It starts the same stack as the integration tests (tests/integration/harness.py:
 private PostgreSQL with fsync off, the four programs, nginx), seeds a member
-user and 10,000 members, then runs wrk against each route: wrk -t2, 64
+user (linked to one of them) and 10,000 members, then runs wrk against each route: wrk -t2, 64
 connections (32 for the members routes), BENCH_SECONDS (8) per route, and
 verify once more at 1 connection (wrk -t1).
 
@@ -48,6 +48,10 @@ PEER = os.environ.get("PEER", "") not in ("", "0", "no", "false")
 MEMBERS = 10_000
 TICK = os.sysconf("SC_CLK_TCK")
 USER, PASSWORD = "bench", "load-test-pass-1"
+# The bench user is linked to one of the seeded members, so that me reads both
+# databases on both stacks (for an unlinked user the peer skips the members
+# database, while the C side still checks it is up: API.md's 503 rule).
+DISCORD_ID = "100000000000004242"
 
 ROUTES = [  # label, path, connections, wrk threads
     ("GET /api/auth/verify", "/api/auth/verify", 64, 2),
@@ -268,8 +272,9 @@ class Peer:
         hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4, prefix=b"2b")).decode()
         with psycopg2.connect(self.dsn["farout_auth"]) as conn, conn.cursor() as cur:
             cur.execute("INSERT INTO users (username, email, hashed_password, role,"
-                        " must_change_password, is_active) VALUES (%s, %s, %s, 'member', false, true)",
-                        (USER, "bench@example.org", hashed))
+                        " must_change_password, is_active, discord_id)"
+                        " VALUES (%s, %s, %s, 'member', false, true, %s)",
+                        (USER, "bench@example.org", hashed, DISCORD_ID))
         with psycopg2.connect(self.dsn["farout"]) as conn, conn.cursor() as cur:
             cur.execute(MEMBERS_SQL.format(n=MEMBERS))
             cur.execute("ANALYZE members")
@@ -303,6 +308,7 @@ class Peer:
 
 def seed(stack):
     stack.add_user(USER, PASSWORD, role="member")
+    stack.sql("auth", "UPDATE users SET discord_id = %s WHERE username = %s", (DISCORD_ID, USER))
     stack.sql("app", MEMBERS_SQL.format(n=MEMBERS).replace("%", "%%"))
     stack.sql("app", "ANALYZE members")
     return stack.login(USER, PASSWORD)
@@ -392,6 +398,11 @@ def main():
             peer = Peer(stack, peer_dir)
             peer_token = peer.seed()
 
+        # Both stacks must answer the same thing before their speed is compared.
+        for base, tok in [(stack.url, token)] + ([(peer.url, peer_token)] if peer else []):
+            r = requests.get(base("/api/auth/me"), headers={"Authorization": f"Bearer {tok}"}, timeout=10)
+            if r.status_code != 200 or not r.json().get("member"):
+                sys.exit(f"bench: {base('/api/auth/me')} answered {r.status_code} without the member row")
         s = measure(static.url(), 64, 2, None, {"nginx": static.pids})
         results = []
         for route in ROUTES:
