@@ -92,7 +92,8 @@ ln -sfn -- "$repo/conf" "$outdir/conf"
 
 {
 	echo "# Written by conf/nginx/mklocal.sh; rewritten at every run."
-	echo "access_log \"$outdir/access.log\" farout;"
+	# Buffered: one write per 64 KB or second instead of one per request.
+	echo "access_log \"$outdir/access.log\" farout buffer=64k flush=1s;"
 	for t in client_body fastcgi proxy scgi uwsgi; do
 		echo "${t}_temp_path \"$outdir/tmp/$t\";"
 	done
