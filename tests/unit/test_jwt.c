@@ -539,7 +539,7 @@ static void wrong_secret(void **state)
 static void keyed_contexts_follow_the_key_bytes(void **state)
 {
 	unsigned char secret[] = "a-secret-of-thirty-two-bytes-0000";
-	struct jwt_key k = {CONFIG_HS256, secret, sizeof secret - 1};
+	struct jwt_key k = {JWT_HS256, secret, sizeof secret - 1};
 	cJSON *good = good_claims(), *claims;
 	char *payload = cJSON_PrintUnformatted(good), *tokens[3], *direct;
 
