@@ -1,4 +1,6 @@
-"""The database layer's prepared statements (issue 9): each statement is
+"""Issue 9's levers that change behaviour, not just speed.
+
+The database layer's prepared statements: each statement is
 prepared once per connection and only executed after that, prepared again
 after a reconnect, and never named with DB_PREPARED_STATEMENTS=off (what
 transaction-mode PgBouncer needs).
@@ -7,6 +9,9 @@ PostgreSQL itself is the witness: with log_min_duration_statement = 0 on
 farout_auth it logs every protocol step, "parse farout_…" for a named
 statement being prepared, "execute farout_…" for a run of it, and
 "execute <unnamed>" for a PQexecParams.
+
+The accept loop wakes one idle worker per connection (EPOLLEXCLUSIVE), seen
+in the workers' voluntary context switches.
 """
 
 import os
@@ -14,10 +19,12 @@ import re
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 
 import psycopg2
 import pytest
 
+import fcgi_client
 from harness import free_port, wait_until
 from helpers import get, insert_user, login, settle
 
@@ -188,3 +195,39 @@ def test_statements_lost_by_the_server_are_prepared_again(pgbouncer):
     console.close()
     verify_n_times(stack, token, 6)
     assert "the server lost our prepared statements" in stack.log_text("me")
+
+
+# ---- one worker woken per connection --------------------------------------------------------
+
+def voluntary_switches(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no voluntary_ctxt_switches for {pid}")
+
+
+def test_a_connection_wakes_one_idle_worker_not_all(clean):
+    # The thundering herd: with every idle worker waiting on the listening
+    # socket, each new connection woke all of them and all but one went back
+    # to sleep after an accept() that failed with EAGAIN. Each of those
+    # wake-ups is a voluntary context switch of that worker, so with 6 idle
+    # workers the herd costs about 6 switches per request, one-at-a-time
+    # requests to a route that needs no database cost about 1-2 without it.
+    clean.workers["me"] = 6
+    try:
+        clean.restart_program("me")
+        _, workers = clean.program_pids("me")
+        assert len(workers) == 6
+        params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/api/no-such-route",
+                  "REQUEST_URI": "/api/no-such-route", "QUERY_STRING": "",
+                  "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1"}
+        before = sum(voluntary_switches(pid) for pid in workers)
+        n = 60
+        for _ in range(n):
+            headers, _ = fcgi_client.request(clean.socket_path("me"), params)
+            assert headers.status == 404
+        after = sum(voluntary_switches(pid) for pid in workers)
+        assert (after - before) / n < 3.5, f"{(after - before) / n:.1f} wake-ups per request"
+    finally:
+        del clean.workers["me"]
+        clean.restart_program("me")
