@@ -216,8 +216,9 @@ def test_a_connection_wakes_one_idle_worker_not_all(clean):
     clean.workers["me"] = 6
     try:
         clean.restart_program("me")
+        # The socket answers as soon as the first worker runs; let all six start.
+        assert wait_until(lambda: len(clean.program_pids("me")[1]) == 6, 10)
         _, workers = clean.program_pids("me")
-        assert len(workers) == 6
         params = {"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/api/no-such-route",
                   "REQUEST_URI": "/api/no-such-route", "QUERY_STRING": "",
                   "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1"}
