@@ -75,15 +75,10 @@ int admin_user_logout(struct admin *a, const char *name)
 			st = DB_ERROR;
 	}
 	ev.detail = detail;
-	if (st == DB_OK)
-		st = audit_record(db, &ev);
-	if (st == DB_OK)
-		st = db_commit(db);
+	rc = admin_commit_audited(db, st, &ev, "ending sessions");
 	cJSON_Delete(detail);
-	if (st != DB_OK) {
-		db_rollback(db);
-		return admin_db_failed(db, st, "ending sessions");
-	}
+	if (rc != 0)
+		return rc;
 	printf("✓ %ld session(s) of \"%s\" ended\n", ended, name);
 	return 0;
 }

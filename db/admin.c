@@ -192,3 +192,16 @@ int admin_read_line(char *buf, size_t cap, size_t *len)
 	util_wipe(&c, sizeof c);
 	return too_long ? -1 : got ? 1 : 0;
 }
+
+int admin_commit_audited(struct db *db, enum db_status st, const struct audit_event *ev,
+                         const char *what)
+{
+	if (st == DB_OK && ev != NULL)
+		st = audit_record(db, ev);
+	if (st == DB_OK)
+		st = db_commit(db);
+	if (st == DB_OK)
+		return 0;
+	db_rollback(db);
+	return admin_db_failed(db, st, what);
+}

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "audit.h"
 #include "config.h"
 #include "db.h"
 #include "users.h"
@@ -36,6 +37,12 @@ int admin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int admin_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* admin_fail for a db_exec/db_run failure of st while doing what. */
 int admin_db_failed(const struct db *, enum db_status st, const char *what);
+/*
+ * Ends the transaction open on db: while st is DB_OK, records ev (unless
+ * NULL) and commits; on any failure rolls back. 0, or admin_db_failed's status.
+ */
+int admin_commit_audited(struct db *, enum db_status st, const struct audit_event *ev,
+                         const char *what);
 /* in folded onto one line (libpq's messages span several) into out. */
 void admin_one_line(const char *in, char *out, size_t outlen);
 /*

@@ -565,15 +565,10 @@ static int cmd_user_totp_reset(struct admin *a, const struct args *args)
 	st = detail != NULL && cJSON_AddTrueToObject(detail, "reset") != NULL ? db_begin(db) : DB_ERROR;
 	if (st == DB_OK)
 		st = totp_store_remove(db, id, &removed);
-	if (st == DB_OK && removed)
-		st = audit_record(db, &ev);
-	if (st == DB_OK)
-		st = db_commit(db);
+	rc = admin_commit_audited(db, st, removed ? &ev : NULL, "turning two-factor sign-in off");
 	cJSON_Delete(detail);
-	if (st != DB_OK) {
-		db_rollback(db);
-		return admin_db_failed(db, st, "turning two-factor sign-in off");
-	}
+	if (rc != 0)
+		return rc;
 	if (removed)
 		printf("✓ two-factor sign-in of \"%s\" turned off (secret and recovery codes deleted)\n",
 		       args->name);

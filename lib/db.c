@@ -270,3 +270,24 @@ bool db_bool(const PGresult *res, int r, int c)
 	const char *v = db_value(res, r, c);
 	return v != NULL && v[0] == 't';
 }
+
+cJSON *db_items_new(const PGresult *res, int max, db_row_json row)
+{
+	cJSON *body = cJSON_CreateObject(), *items;
+	int n = PQntuples(res);
+
+	if (max >= 0 && max < n)
+		n = max;
+	if (body == NULL || (items = cJSON_AddArrayToObject(body, "items")) == NULL)
+		goto fail;
+	for (int r = 0; r < n; r++) {
+		cJSON *item = row(res, r);
+		if (item == NULL)
+			goto fail;
+		cJSON_AddItemToArray(items, item);
+	}
+	return body;
+fail:
+	cJSON_Delete(body);
+	return NULL;
+}

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
 enum db_status {
@@ -80,6 +81,14 @@ bool db_ping(struct db *);
 /* Value of row r, column c, or NULL when SQL NULL. */
 const char *db_value(const PGresult *, int r, int c);
 bool db_bool(const PGresult *, int r, int c);
+
+/*
+ * {"items": [row(res, 0), …]}: the first max rows of res (all when max < 0),
+ * each made into a JSON object by row. NULL when out of memory or when row
+ * returns NULL; the caller cJSON_Delete()s the result.
+ */
+typedef cJSON *(*db_row_json)(const PGresult *, int r);
+cJSON *db_items_new(const PGresult *, int max, db_row_json row);
 /* The row count of an INSERT/UPDATE/DELETE result; 0 for NULL. */
 long db_affected(const PGresult *);
 

@@ -442,14 +442,6 @@ bool discord_member_has_role(const struct discord_member *m, const char *role_id
 	return false;
 }
 
-static bool is_blank(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s != ' ')
-			return false;
-	return true;
-}
-
 int discord_parse_member(const char *body, size_t len, struct discord_member *m)
 {
 	enum json_error err;
@@ -476,7 +468,7 @@ int discord_parse_member(const char *body, size_t len, struct discord_member *m)
 	/* A nickname that is not clean text is no nickname: the Discord name is used instead. */
 	nick = clean_string(root, "nick");
 	/* Like a global name: invisible characters go, and a nick of nothing else is none. */
-	if (nick != NULL && util_is_utf8(nick, strlen(nick)) && !is_blank(nick) &&
+	if (nick != NULL && util_is_utf8(nick, strlen(nick)) && !util_is_blank(nick) &&
 	    names_display_new(nick, DISCORD_NAME_MAX, &m->nick) == -1)
 		goto out;
 	rc = 0;

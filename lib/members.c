@@ -76,14 +76,6 @@ static bool has_control(const char *s, bool allow_line_breaks)
 	return false;
 }
 
-static bool is_blank(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s != ' ')
-			return false;
-	return true;
-}
-
 static bool is_label(const char *s, size_t max)
 {
 	size_t n;
@@ -91,7 +83,7 @@ static bool is_label(const char *s, size_t max)
 	if (s == NULL || !util_is_utf8(s, strlen(s)))
 		return false;
 	n = util_utf8_len(s);
-	return n >= 1 && n <= max && !is_blank(s) && !has_control(s, false);
+	return n >= 1 && n <= max && !util_is_blank(s) && !has_control(s, false);
 }
 
 bool members_is_display_name(const char *s)

@@ -93,7 +93,7 @@ cJSON *sessions_list_json_new(struct db *db, const char *user_id, const char *cu
                               enum db_status *st)
 {
 	const char *params[2] = {user_id, current_jti};
-	cJSON *body = NULL, *items;
+	cJSON *body;
 	PGresult *res;
 
 	res = db_exec(db,
@@ -104,23 +104,10 @@ cJSON *sessions_list_json_new(struct db *db, const char *user_id, const char *cu
 	              2, params, st);
 	if (res == NULL)
 		return NULL;
-	*st = DB_ERROR;
-	if ((body = cJSON_CreateObject()) == NULL ||
-	    (items = cJSON_AddArrayToObject(body, "items")) == NULL)
-		goto fail;
-	for (int r = 0; r < PQntuples(res); r++) {
-		cJSON *item = item_new(res, r);
-		if (item == NULL)
-			goto fail;
-		cJSON_AddItemToArray(items, item);
-	}
+	body = db_items_new(res, -1, item_new);
+	*st = body != NULL ? DB_OK : DB_ERROR;
 	PQclear(res);
-	*st = DB_OK;
 	return body;
-fail:
-	cJSON_Delete(body);
-	PQclear(res);
-	return NULL;
 }
 
 enum db_status sessions_end_one(struct db *db, const char *user_id, const char *public_id,

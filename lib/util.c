@@ -253,3 +253,11 @@ bool util_is_loopback_http(const char *url)
 	}
 	return false;
 }
+
+bool util_is_blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ')
+			return false;
+	return true;
+}

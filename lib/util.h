@@ -47,6 +47,8 @@ bool util_is_loopback_http(const char *url);
 
 /* Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF). */
 bool util_is_utf8(const char *s, size_t n);
+/* True when s is empty or holds only spaces. */
+bool util_is_blank(const char *s);
 /* Number of code points in valid UTF-8. */
 size_t util_utf8_len(const char *s);
 
