@@ -385,13 +385,34 @@ out:
 	return result;
 }
 
+/* A GET with the user's access token; 0 with *status and the answer in body, -1 when no answer came. */
+static int get_as_user(struct discord_client *c, const char *what, const char *url,
+                       const char *access_token, struct buf *body, long *status)
+{
+	struct curl_slist *headers = NULL;
+	char *auth = NULL;
+	int rc = -1;
+
+	if (asprintf(&auth, "Authorization: Bearer %s", access_token) < 0) {
+		auth = NULL;
+		goto out;
+	}
+	if ((headers = add_header(NULL, auth)) == NULL ||
+	    (headers = add_header(headers, "Accept: application/json")) == NULL)
+		goto out;
+	rc = perform(c, what, url, headers, NULL, body, status);
+out:
+	free_headers(headers);
+	util_free_secret(auth);
+	return rc;
+}
+
 enum discord_result discord_fetch_user(struct discord_client *c, const char *access_token,
                                        struct discord_user *u)
 {
 	enum discord_result result = DISCORD_UNAVAILABLE;
-	struct curl_slist *headers = NULL;
 	struct buf body;
-	char *url = NULL, *auth = NULL;
+	char *url = NULL;
 	long status;
 
 	memset(u, 0, sizeof *u);
@@ -400,14 +421,7 @@ enum discord_result discord_fetch_user(struct discord_client *c, const char *acc
 		url = NULL;
 		goto out;
 	}
-	if (asprintf(&auth, "Authorization: Bearer %s", access_token) < 0) {
-		auth = NULL;
-		goto out;
-	}
-	if ((headers = add_header(NULL, auth)) == NULL ||
-	    (headers = add_header(headers, "Accept: application/json")) == NULL)
-		goto out;
-	if (perform(c, "users/@me", url, headers, NULL, &body, &status) == -1)
+	if (get_as_user(c, "users/@me", url, access_token, &body, &status) == -1)
 		goto out;
 	if (status < 200 || status >= 300)
 		log_refusal("users/@me", status, &body);
@@ -416,8 +430,6 @@ enum discord_result discord_fetch_user(struct discord_client *c, const char *acc
 	else
 		result = DISCORD_OK;
 out:
-	free_headers(headers);
-	util_free_secret(auth);
 	buf_wipe_cleanup(&body);
 	free(url);
 	return result;
@@ -496,9 +508,8 @@ enum discord_result discord_fetch_member(struct discord_client *c, const char *a
                                          const char *guild_id, struct discord_member *m)
 {
 	enum discord_result result = DISCORD_UNAVAILABLE;
-	struct curl_slist *headers = NULL;
 	struct buf body;
-	char *url = NULL, *auth = NULL;
+	char *url = NULL;
 	long status;
 	double wait;
 
@@ -509,14 +520,7 @@ enum discord_result discord_fetch_member(struct discord_client *c, const char *a
 		url = NULL;
 		goto out;
 	}
-	if (asprintf(&auth, "Authorization: Bearer %s", access_token) < 0) {
-		auth = NULL;
-		goto out;
-	}
-	if ((headers = add_header(NULL, auth)) == NULL ||
-	    (headers = add_header(headers, "Accept: application/json")) == NULL)
-		goto out;
-	if (perform(c, "guild member", url, headers, NULL, &body, &status) == -1)
+	if (get_as_user(c, "guild member", url, access_token, &body, &status) == -1)
 		goto out;
 	if (status == 404 || status == 403) {
 		log_info("discord guild member: HTTP %ld, the user is not in the server", status);
@@ -536,8 +540,6 @@ enum discord_result discord_fetch_member(struct discord_client *c, const char *a
 		result = DISCORD_OK;
 	}
 out:
-	free_headers(headers);
-	util_free_secret(auth);
 	buf_wipe_cleanup(&body);
 	free(url);
 	return result;
