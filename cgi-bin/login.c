@@ -26,6 +26,7 @@
 #include "serve.h"
 #include "sessions.h"
 #include "throttle.h"
+#include "totp_flow.h"
 #include "totp_store.h"
 #include "util.h"
 
@@ -230,7 +231,7 @@ static void handle_password(struct app *app, const struct http_req *req, struct 
 		app_answer_db_error(resp, st);
 		goto out;
 	}
-	if (!login_totp_password_change(app, req, &ctx.user, key, resp))
+	if (!totp_flow_password_change(app, req, &ctx.user, key, resp))
 		goto out;
 
 	hash = password_hash_new(p.next, strlen(p.next), cfg->bcrypt_cost);

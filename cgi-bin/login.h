@@ -29,13 +29,4 @@ int login_totp_init(struct app *);
  */
 bool login_totp_password_step(struct app *, const struct user *u, struct http_resp *);
 
-/*
- * After the right current password at POST /api/auth/password: true when
- * the change may go on (TOTP off, or the body's "code" is a right TOTP or
- * recovery code, now used up); false with the answer in resp (400 without
- * a code, 401 invalid_code counted against throttle_key, 429, 503, 500).
- */
-bool login_totp_password_change(struct app *, const struct http_req *, const struct user *u,
-                                const char *throttle_key, struct http_resp *);
-
 #endif
