@@ -21,12 +21,4 @@ void handle_login_totp(struct app *, const struct http_req *, struct http_resp *
 /* Per worker: liboath's set-up. 0 or -1. */
 int login_totp_init(struct app *);
 
-/*
- * After the right password of an active user u at POST /api/auth/login:
- * true when the sign-in goes on as usual (TOTP is off for u); false when the
- * answer is already in resp: 200 {"mfa_required": true, "mfa_token"} with no
- * session, or 503/500 (among them: TOTP on while TOTP_KEY is unset).
- */
-bool login_totp_password_step(struct app *, const struct user *u, struct http_resp *);
-
 #endif

@@ -16,10 +16,8 @@
 #include "auth.h"
 #include "log.h"
 #include "login.h"
-#include "mfa.h"
 #include "totp.h"
 #include "totp_flow.h"
-#include "util.h"
 
 static bool totp_available(const struct app *app, struct http_resp *resp)
 {
@@ -84,23 +82,4 @@ void handle_login_totp(struct app *app, const struct http_req *req, struct http_
 {
 	if (totp_available(app, resp))
 		totp_flow_login(app, req, resp);
-}
-
-/* ---- the password step of POST /api/auth/login ----------------------------------- */
-
-bool login_totp_password_step(struct app *app, const struct user *u, struct http_resp *resp)
-{
-	char *token = NULL;
-	enum db_status st = mfa_begin(app, u, "password", &token);
-
-	if (st != DB_OK) {
-		app_answer_db_error(resp, st);
-		return false;
-	}
-	if (token == NULL)
-		return true;
-	if (mfa_answer_json(resp, token) == 0)
-		log_info("login of user %s: password right, waiting for the second factor", u->id);
-	util_free_secret(token);
-	return false;
 }

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "mfa.h"
 #include "password.h"
 #include "throttle.h"
 #include "totp.h"
@@ -560,6 +561,25 @@ out:
 	free(method);
 	free(key);
 	user_cleanup(&u);
+}
+
+/* ---- the password step of POST /api/auth/login ----------------------------------- */
+
+bool totp_flow_password_step(struct app *app, const struct user *u, struct http_resp *resp)
+{
+	char *token = NULL;
+	enum db_status st = mfa_begin(app, u, "password", &token);
+
+	if (st != DB_OK) {
+		app_answer_db_error(resp, st);
+		return false;
+	}
+	if (token == NULL)
+		return true;
+	if (mfa_answer_json(resp, token) == 0)
+		log_info("login of user %s: password right, waiting for the second factor", u->id);
+	util_free_secret(token);
+	return false;
 }
 
 /* ---- POST /api/auth/password of a user with TOTP on ---------------------------------- */

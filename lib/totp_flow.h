@@ -14,9 +14,9 @@
  * discord_login), and every refused code (outcome invalid_code), never the
  * code itself.
  *
- * Every function writes the whole answer into resp (success or error) and
- * expects TOTP_KEY to be set (the caller answers 503 otherwise); u is the
- * signed-in caller, borrowed. Nothing is left for the caller to free.
+ * The route functions write the whole answer into resp (success or error)
+ * and expect TOTP_KEY to be set (the caller answers 503 otherwise); u is
+ * the caller, borrowed. Nothing is left for the caller to free.
  */
 #ifndef FAROUT_TOTP_FLOW_H
 #define FAROUT_TOTP_FLOW_H
@@ -39,6 +39,14 @@ void totp_flow_disable(struct app *, const struct http_req *, const struct user 
                        struct http_resp *);
 /* POST /api/auth/login/totp {"mfa_token", "code"}: the sign-in finished, answered like login. */
 void totp_flow_login(struct app *, const struct http_req *, struct http_resp *);
+
+/*
+ * After the right password of an active user u at POST /api/auth/login:
+ * true when the sign-in goes on as usual (TOTP is off for u); false when the
+ * answer is already in resp: 200 {"mfa_required": true, "mfa_token"} with no
+ * session, or 503/500 (among them: TOTP on while TOTP_KEY is unset).
+ */
+bool totp_flow_password_step(struct app *, const struct user *u, struct http_resp *);
 
 /*
  * After the right current password at POST /api/auth/password: true when
