@@ -16,7 +16,7 @@
 #include "auth.h"
 #include "auth_events.h"
 #include "discord.h"
-#include "guild.h"
+#include "discord_sign_in.h"
 #include "log.h"
 #include "metrics.h"
 #include "mfa.h"
@@ -111,21 +111,6 @@ out:
 	free(link);
 }
 
-static void answer_failure(struct http_resp *resp, const struct config *cfg, bool json,
-                           enum oauth_result r)
-{
-	const struct oauth_answer *a = oauth_answer(r);
-	char path[96];
-
-	if (json) {
-		http_resp_error(resp, a->status, a->code, a->detail);
-		return;
-	}
-	snprintf(path, sizeof path, "/login?error=%s", a->code);
-	if (http_resp_redirect_to(resp, cfg->public_url, path) == -1)
-		http_resp_error(resp, 500, "internal_error", "The redirect could not be built.");
-}
-
 static void handle_callback(struct app *app, const struct http_req *req, struct http_resp *resp)
 {
 	struct worker *w = app->program;
@@ -136,9 +121,8 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 	struct discord_user du = {0};
 	struct discord_member member = {0}; /* stays empty without a server gate */
 	struct user u = {0};
-	char *state = NULL, *binding = NULL, *error = NULL, *code = NULL, *token = NULL;
+	char *state = NULL, *binding = NULL, *error = NULL, *code = NULL;
 	char *session = NULL, *mfa = NULL;
-	enum db_status st;
 	int has_error;
 
 	if (!cfg->discord_configured) {
@@ -166,52 +150,11 @@ static void handle_callback(struct app *app, const struct http_req *req, struct 
 		goto out;
 	}
 
-	r = oauth_result_of_discord(discord_exchange_code(&w->discord, code, pending.code_verifier, &token));
-	if (r != OAUTH_OK)
-		goto out;
-	r = oauth_result_of_discord(discord_fetch_user(&w->discord, token, &du));
-	/* With a server gate, not being in it refuses the user before anything is written. */
+	r = discord_sign_in_identify(&w->discord, cfg, code, pending.code_verifier, &du, &member);
 	if (r == OAUTH_OK)
-		r = oauth_result_of_discord(guild_fetch_member(&w->discord, cfg, token, &member));
-	/* Used, kept nowhere: it identified the user (and their server roles), which is all we wanted. */
-	util_free_secret(token);
-	token = NULL;
-	if (r == OAUTH_INVALID_GRANT)
-		r = OAUTH_DISCORD_UNAVAILABLE;
+		r = discord_sign_in_accounts(app, req, &pending, &du, &member, &u, &session, &mfa);
 	if (r != OAUTH_OK)
 		goto out;
-
-	/*
-	 * A link is a change of the account: it commits with its audit row and
-	 * the session. A sign-in's refresh of the profile commits on its own
-	 * (its retries on a lost race need their own statements).
-	 */
-	if (pending.link_user_id != NULL) {
-		st = db_begin(&app->auth_db);
-		r = st == DB_OK ? oauth_user_link(&app->auth_db, pending.link_user_id, pending.link_jti, &du, &u)
-		                : st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
-	} else {
-		r = oauth_user_sign_in(&app->auth_db, &du, &u);
-		/* TOTP on: a second step as after a password, no session yet (a link's session passed it). */
-		st = r == OAUTH_OK ? mfa_begin(app, &u, "discord", &mfa) : DB_OK;
-		if (st == DB_OK && r == OAUTH_OK && mfa == NULL)
-			st = db_begin(&app->auth_db);
-		if (st != DB_OK)
-			r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
-	}
-	/* Discord's roles set the user's role, in the session's transaction when one is open. */
-	if (r == OAUTH_OK && (st = guild_sync_role(app, req, &member, &u, mfa != NULL)) != DB_OK)
-		r = st == DB_UNAVAILABLE ? OAUTH_UNAVAILABLE : OAUTH_ERROR;
-	if (r == OAUTH_OK && mfa == NULL)
-		r = auth_events_discord_commit(app, req, &u, &du, pending.link_user_id != NULL,
-		                               &session);
-	if (r != OAUTH_OK) {
-		db_rollback(&app->auth_db);
-		goto out;
-	}
-	/* The member row is derived data: its failure is logged there and repaired next time. */
-	if (oauth_member_upsert(&app->app_db, &du, member.nick) == 0)
-		guild_sync_rank(app, req, &member, du.id);
 
 	if (mfa != NULL) {
 		if ((json ? mfa_answer_json(resp, mfa)
@@ -232,7 +175,7 @@ out:
 	metrics_login("discord", oauth_answer(r)->code);
 	if (r != OAUTH_OK) {
 		auth_events_discord_failure(app, req, pending.link_user_id, &du, r);
-		answer_failure(resp, cfg, json, r);
+		discord_sign_in_answer_failure(resp, cfg, json, r);
 	}
 	/* The flow is over whichever way it ended. */
 	oauth_cookie_set(resp, cfg, NULL);
@@ -240,7 +183,6 @@ out:
 	discord_user_cleanup(&du);
 	discord_member_cleanup(&member);
 	oauth_pending_cleanup(&pending);
-	util_free_secret(token);
 	util_free_secret(session);
 	util_free_secret(mfa);
 	util_free_secret(code);
