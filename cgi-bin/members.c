@@ -121,21 +121,11 @@ static void handle_create(struct app *app, const struct http_req *req, struct ht
 	struct members_change change;
 	char location[64];
 	enum db_status st;
-	cJSON *member = NULL, *detail = NULL;
+	cJSON *member = NULL;
 
 	if (!admit_write(app, req, resp, ROLE_ADMIN, MEMBERS_FOR_CREATE, &ctx, &change))
 		goto out;
-	if ((detail = member_events_fields_new(&change)) == NULL) {
-		app_answer_db_error(resp, DB_ERROR);
-		goto out;
-	}
-	st = db_begin(&app->app_db);
-	if (st == DB_OK)
-		st = members_create(&app->app_db, &change, &member);
-	if (st == DB_OK)
-		st = member_events_commit(app, req, "member_create", ctx.user.id, change.discord_id, detail);
-	else
-		db_rollback(&app->app_db);
+	st = member_events_create(app, req, ctx.user.id, &change, &member);
 	if (st == DB_CONFLICT) {
 		http_resp_error(resp, 409, "conflict", "A member with this discord_id already exists.");
 		goto out;
@@ -149,7 +139,6 @@ static void handle_create(struct app *app, const struct http_req *req, struct ht
 	answer_json(resp, 201, member);
 	http_resp_header(resp, "Location", location);
 out:
-	cJSON_Delete(detail);
 	cJSON_Delete(member);
 	members_change_cleanup(&change);
 	auth_ctx_cleanup(&ctx);
@@ -168,7 +157,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	const char *field = NULL;
 	char detail[160];
 	enum db_status st;
-	cJSON *member = NULL, *fields = NULL;
+	cJSON *member = NULL;
 	bool self, found = false;
 
 	if (!admit_write(app, req, resp, ROLE_MEMBER, MEMBERS_FOR_PATCH, &ctx, &change))
@@ -190,17 +179,7 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 		http_resp_field_error(resp, 403, "forbidden_field", detail, field);
 		goto out;
 	}
-	if ((fields = member_events_fields_new(&change)) == NULL) {
-		app_answer_db_error(resp, DB_ERROR);
-		goto out;
-	}
-	st = db_begin(&app->app_db);
-	if (st == DB_OK)
-		st = members_update(&app->app_db, req->param, &change, &member, &found);
-	if (st == DB_OK && found)
-		st = member_events_commit(app, req, "member_update", ctx.user.id, req->param, fields);
-	else
-		db_rollback(&app->app_db);
+	st = member_events_update(app, req, ctx.user.id, req->param, &change, &member, &found);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -212,7 +191,6 @@ static void handle_patch(struct app *app, const struct http_req *req, struct htt
 	log_info("member %s changed by user %s", req->param, ctx.user.id);
 	answer_json(resp, 200, member);
 out:
-	cJSON_Delete(fields);
 	cJSON_Delete(member);
 	members_change_cleanup(&change);
 	auth_ctx_cleanup(&ctx);
@@ -231,13 +209,7 @@ static void handle_delete(struct app *app, const struct http_req *req, struct ht
 		answer_not_found(resp);
 		goto out;
 	}
-	st = db_begin(&app->app_db);
-	if (st == DB_OK)
-		st = members_delete(&app->app_db, req->param, &found);
-	if (st == DB_OK && found)
-		st = member_events_commit(app, req, "member_delete", ctx.user.id, req->param, NULL);
-	else
-		db_rollback(&app->app_db);
+	st = member_events_delete(app, req, ctx.user.id, req->param, &found);
 	if (st != DB_OK)
 		app_answer_db_error(resp, st);
 	else if (!found)

@@ -50,3 +50,57 @@ enum db_status member_events_commit(struct app *app, const struct http_req *req,
 	audit_from_req(&ev, req);
 	return member_events_commit_db(&app->auth_db, &app->app_db, &ev);
 }
+
+enum db_status member_events_create(struct app *app, const struct http_req *req, const char *actor_user_id,
+                                    const struct members_change *change, cJSON **member)
+{
+	cJSON *detail = member_events_fields_new(change);
+	enum db_status st;
+
+	if (detail == NULL)
+		return DB_ERROR;
+	st = db_begin(&app->app_db);
+	if (st == DB_OK)
+		st = members_create(&app->app_db, change, member);
+	if (st == DB_OK)
+		st = member_events_commit(app, req, "member_create", actor_user_id, change->discord_id,
+		                          detail);
+	else
+		db_rollback(&app->app_db);
+	cJSON_Delete(detail);
+	return st;
+}
+
+enum db_status member_events_update(struct app *app, const struct http_req *req, const char *actor_user_id,
+                                    const char *discord_id, const struct members_change *change,
+                                    cJSON **member, bool *found)
+{
+	cJSON *fields = member_events_fields_new(change);
+	enum db_status st;
+
+	if (fields == NULL)
+		return DB_ERROR;
+	st = db_begin(&app->app_db);
+	if (st == DB_OK)
+		st = members_update(&app->app_db, discord_id, change, member, found);
+	if (st == DB_OK && *found)
+		st = member_events_commit(app, req, "member_update", actor_user_id, discord_id, fields);
+	else
+		db_rollback(&app->app_db);
+	cJSON_Delete(fields);
+	return st;
+}
+
+enum db_status member_events_delete(struct app *app, const struct http_req *req, const char *actor_user_id,
+                                    const char *discord_id, bool *found)
+{
+	enum db_status st = db_begin(&app->app_db);
+
+	if (st == DB_OK)
+		st = members_delete(&app->app_db, discord_id, found);
+	if (st == DB_OK && *found)
+		st = member_events_commit(app, req, "member_delete", actor_user_id, discord_id, NULL);
+	else
+		db_rollback(&app->app_db);
+	return st;
+}

@@ -34,6 +34,22 @@ enum db_status member_events_commit(struct app *, const struct http_req *, const
                                     const cJSON *detail);
 
 /*
+ * The writes of the members routes, each its farout transaction with its
+ * audit row as above (member_create, member_update, member_delete; the
+ * detail names the fields set, never their values) by actor_user_id.
+ * *member: the row as written (caller frees; NULL unless DB_OK and found).
+ * A create of an existing discord_id is DB_CONFLICT; *found false when no
+ * member has that discord_id (nothing written).
+ */
+enum db_status member_events_create(struct app *, const struct http_req *, const char *actor_user_id,
+                                    const struct members_change *, cJSON **member);
+enum db_status member_events_update(struct app *, const struct http_req *, const char *actor_user_id,
+                                    const char *discord_id, const struct members_change *,
+                                    cJSON **member, bool *found);
+enum db_status member_events_delete(struct app *, const struct http_req *, const char *actor_user_id,
+                                    const char *discord_id, bool *found);
+
+/*
  * member_events_commit for a caller without a request (farout-admin): ev's
  * row in auth_db, then the COMMIT of app_db's open transaction, in that
  * order and with the same "rolled_back" row when the COMMIT fails.
