@@ -318,21 +318,6 @@ out:
 	return rc;
 }
 
-int auth_issue_login(struct app *app, const struct user *u, const struct http_req *req,
-                     const char *method, struct http_resp *resp)
-{
-	char *token = NULL;
-	enum db_status st = auth_session_start(app, u, req, method, &token);
-	int rc = -1;
-
-	if (st != DB_OK)
-		app_answer_db_error(resp, st);
-	else
-		rc = auth_answer_login(app, u, token, resp);
-	util_free_secret(token);
-	return rc;
-}
-
 void auth_clear_cookie(const struct app *app, struct http_resp *resp)
 {
 	http_resp_cookie(resp, AUTH_COOKIE, "", 0, app->cfg->public_https ? HTTP_COOKIE_SECURE : 0);

@@ -58,24 +58,18 @@ bool auth_require(struct app *, const struct http_req *, struct http_resp *, enu
 /* The CSRF rule of API.md: Origin (or Referer) must be PUBLIC_URL's origin. */
 bool auth_csrf_ok(const struct app *, const struct http_req *);
 
-/*
- * Starts a new session for user u, signed in by method ("password" or
- * "discord") from req (its address and User-Agent are kept with the
- * session; req may be NULL), and answers like login: 200 with
- * {"access_token", "token_type", "expires_in", "must_change_password", "user"}
- * plus the session cookie. Returns 0, or -1 with a 503/500 error in resp.
- */
-int auth_issue_login(struct app *, const struct user *u, const struct http_req *,
-                     const char *method, struct http_resp *);
-
 /* Writes the cookie that clears the session (Max-Age=0). */
 void auth_clear_cookie(const struct app *, struct http_resp *);
 
 /*
- * The two halves of auth_issue_login, for callers that start the session
- * inside their own transaction (a password change): auth_session_start
- * inserts the session row of user u and signs its token (*token, caller frees
- * with util_free_secret); auth_answer_login writes the login body and cookie.
+ * A sign-in's two halves, for callers that start the session inside their
+ * own transaction: auth_session_start inserts the session row of user u,
+ * signed in by method ("password" or "discord") from req (its address and
+ * User-Agent are kept with the session; req may be NULL), and signs its
+ * token (*token, caller frees with util_free_secret); auth_answer_login
+ * answers like login: 200 with {"access_token", "token_type", "expires_in",
+ * "must_change_password", "user"} plus the session cookie, 0, or -1 with a
+ * 500 in resp.
  */
 enum db_status auth_session_start(struct app *, const struct user *u, const struct http_req *,
                                   const char *method, char **token);
