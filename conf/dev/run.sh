@@ -20,10 +20,11 @@ cd "$repo"
 
 programs=(login me oauth-callback members)
 # Workers per program unless FAROUT_WORKERS sets one number for all (tests/bench/bench.py reads
-# this line too). me and members: a worker spends about half of a request waiting on
-# PostgreSQL, so two per core keep both cores busy; login is bcrypt, CPU-bound: one per core;
-# oauth-callback waits on Discord. Measurements: README "Performance".
-default_workers="login=2 me=4 oauth-callback=4 members=4"
+# this line too). Chosen with make bench on 2 cores (README "Performance"): me answers
+# verify and me fastest with 2 (3 and 4 add processes that compete with nginx and
+# PostgreSQL for the cores, and widen the tails); members, whose queries are heavier,
+# gains up to 4; login is bcrypt, CPU-bound: one per core; oauth-callback waits on Discord.
+default_workers="login=2 me=2 oauth-callback=4 members=4"
 # FAROUT_VAR_DIR: another folder for the cluster, sockets and logs (the tests use one).
 var=${FAROUT_VAR_DIR:-$repo/var}
 run_dir=$var/run

@@ -14,7 +14,9 @@ own in the same PostgreSQL cluster, seeds it the same way and runs the same
 routes against it right after each C run. As root, a missing Debian package of
 the peer is installed first (conf/dev/setup-deps.sh --peer).
 
-Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
+Before each wrk run it waits (at most 5 s) for the machine to be nearly idle,
+so that one run's aftermath (PostgreSQL's, the other stack's) stays out of
+the next. Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
 programs' workers, PostgreSQL and nginx used during each run: CPU µs per
 request is far less sensitive to other load on a shared machine than req/s.
 Figures are printed, never asserted; they go into README.md by hand, with the
@@ -122,8 +124,29 @@ def ms_value(text):
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
 
 
+def busy_share(seconds):
+    """The share of all CPUs' time not idle over the next `seconds`."""
+    def sample():
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def settle():
+    """Waits (at most 5 s) until the machine is nearly idle, so that the work a
+    run leaves behind (PostgreSQL's and the other stack's after-load tasks)
+    does not land in the next run's figures."""
+    deadline = time.monotonic() + 5
+    while busy_share(0.5) > 0.1 and time.monotonic() < deadline:
+        pass
+
+
 def measure(url, conns, threads, token, groups):
     """wrk on url; groups maps a name to a function giving that group's pids now."""
+    settle()
     before = {name: cpu_ticks(pids()) for name, pids in groups.items()}
     result = wrk(url, conns, threads, token)
     after = {name: cpu_ticks(pids()) for name, pids in groups.items()}
