@@ -122,8 +122,6 @@ void password_flow_login(struct app *app, const struct http_req *req, struct htt
 		new_hash = password_hash_new(c.password, strlen(c.password), cfg->bcrypt_cost);
 	}
 	st = auth_events_login(app, req, &u, u.hashed_password, new_hash, &token, &stale);
-	if (st == DB_OK && !stale)
-		st = throttle_clear(&app->auth_db, key);
 	if (st != DB_OK) {
 		app_answer_db_error(resp, st);
 		goto out;
@@ -133,6 +131,9 @@ void password_flow_login(struct app *app, const struct http_req *req, struct htt
 		answer_bad_credentials(resp);
 		goto out;
 	}
+	/* The session is committed: failing to clear the count must not refuse it (as password change). */
+	if (throttle_clear(&app->auth_db, key) != DB_OK)
+		log_warn("could not clear the sign-in failures of user %s", u.id);
 	if (auth_answer_login(app, &u, token, resp) == 0)
 		log_info("login of user %s%s", u.id, new_hash != NULL ? " (password re-hashed)" : "");
 	maybe_prune(app);

@@ -463,6 +463,29 @@ def test_success_clears_the_account_count(clean):
     assert addr_failures(clean) == 8
 
 
+def test_a_count_that_cannot_be_cleared_does_not_refuse_the_sign_in(clean):
+    # The session is committed before the account's failures are cleared; a
+    # failed clear is logged, and the sign-in stands (as for a password change).
+    add_user(clean, "nelly")
+    for i in range(2):
+        assert_error(login_response(clean, "nelly", f"Wrong-{i}"), 401, "invalid_credentials")
+    # Giving back the reservation leaves two failures; only clearing deletes the row.
+    clean.sql("auth", """
+        CREATE FUNCTION refuse_clear() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'clearing refused by the test'; END $$;
+        CREATE TRIGGER refuse_clear BEFORE DELETE ON login_attempts FOR EACH ROW
+            WHEN (OLD.kind = 'user' AND OLD.failures >= 2) EXECUTE FUNCTION refuse_clear()""")
+    try:
+        r = login_response(clean, "nelly", PASSWORD)
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        assert get(clean, "/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert user_failures(clean, "nelly") == 2
+        assert "could not clear the sign-in failures" in clean.log_text("login")
+    finally:
+        clean.sql("auth", "DROP TRIGGER refuse_clear ON login_attempts; DROP FUNCTION refuse_clear()")
+
+
 def test_address_is_throttled_at_four_times_the_limit(clean):
     add_user(clean, "nelly")
     # 20 failures spread over names that each stay under their own limit.
