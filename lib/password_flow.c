@@ -131,7 +131,10 @@ void password_flow_login(struct app *app, const struct http_req *req, struct htt
 		answer_bad_credentials(resp);
 		goto out;
 	}
-	/* The session is committed: failing to clear the count must not refuse it (as password change). */
+	/*
+	 * The session is committed: failing to clear the count must not refuse
+	 * it (as for a password change).
+	 */
 	if (throttle_clear(&app->auth_db, key) != DB_OK)
 		log_warn("could not clear the sign-in failures of user %s", u.id);
 	if (auth_answer_login(app, &u, token, resp) == 0)
