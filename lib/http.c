@@ -548,11 +548,56 @@ void http_resp_field_error(struct http_resp *resp, int status, const char *code,
 	cJSON_Delete(body);
 }
 
+/* True when the parameters from p to end say q=0: "not acceptable" (RFC 9110, 12.4.2). */
+static bool quality_is_zero(const char *p, const char *end)
+{
+	while (p < end && (p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (end - p < 2 || (*p != 'q' && *p != 'Q') || p[1] != '=')
+			continue;
+		p += 2;
+		if (p >= end || *p++ != '0')
+			return false;
+		if (p < end && *p == '.')
+			while (++p < end && *p == '0')
+				;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		return p == end || *p == ';';
+	}
+	return false;
+}
+
+/*
+ * The type itself must be listed, case-insensitively, and not with q=0:
+ * "application/json-patch+json" is another type, and the wildcards browsers
+ * send accept anything without asking for this one.
+ */
 bool http_req_accepts(const struct http_req *req, const char *type)
 {
-	const char *accept = http_req_header(req, "Accept");
+	const char *p = http_req_header(req, "Accept");
+	size_t n = strlen(type);
 
-	return accept != NULL && strstr(accept, type) != NULL;
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		const char *rest;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((size_t)(end - p) >= n && strncasecmp(p, type, n) == 0) {
+			rest = p + n;
+			while (*rest == ' ' || *rest == '\t')
+				rest++;
+			if ((rest == end || *rest == ';') && !quality_is_zero(rest, end))
+				return true;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	return false;
 }
 
 int http_resp_redirect_to(struct http_resp *resp, const char *base, const char *path)

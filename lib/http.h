@@ -86,7 +86,7 @@ bool http_origin_parse(const char *url, bool whole_url, char out[HTTP_ORIGIN_MAX
 /* The request's Origin (or, without one, its Referer) is origin ("scheme://host[:port]"). */
 bool http_req_from_origin(const struct http_req *, const char *origin);
 
-/* True when the Accept header names this media type. */
+/* True when the Accept header lists this media type by name (not through a wildcard), without q=0. */
 bool http_req_accepts(const struct http_req *, const char *type);
 
 /* True when the Content-Type is this media type (parameters ignored, case-insensitive). */

@@ -265,6 +265,46 @@ static void test_content_type(void **state)
 	                             "application/x-www-form-urlencoded"));
 }
 
+static bool accepts(const char *header, const char *type)
+{
+	char line[256];
+	char *env[] = {line, NULL};
+	struct http_req req;
+	bool r;
+
+	snprintf(line, sizeof line, "HTTP_ACCEPT=%s", header);
+	req_from(&req, env);
+	r = http_req_accepts(&req, type);
+	http_req_cleanup(&req);
+	return r;
+}
+
+static void test_accept(void **state)
+{
+	char *env[] = {NULL};
+	struct http_req req;
+
+	(void)state;
+	assert_true(accepts("application/json", "application/json"));
+	assert_true(accepts("Application/JSON", "application/json"));
+	assert_true(accepts("text/html, application/json;q=0.9", "application/json"));
+	assert_true(accepts("text/html,application/json ; charset=utf-8", "application/json"));
+	assert_true(accepts("application/json;q=0.5", "application/json"));
+	assert_true(accepts("application/json; v=1; q=1", "application/json"));
+	assert_false(accepts("application/jsonx", "application/json"));
+	assert_false(accepts("application/json-patch+json", "application/json"));
+	assert_false(accepts("text/html,application/xhtml+xml,*/*;q=0.8", "application/json"));
+	assert_false(accepts("application/*", "application/json"));
+	assert_false(accepts("application/json;q=0", "application/json"));
+	assert_false(accepts("application/json; Q=0.000", "application/json"));
+	assert_false(accepts("application/json;q=0 , text/html", "application/json"));
+	assert_false(accepts("", "application/json"));
+	assert_false(accepts(",,, ;q=1", "application/json"));
+	req_from(&req, env);
+	assert_false(http_req_accepts(&req, "application/json"));
+	http_req_cleanup(&req);
+}
+
 /* ---- responses ------------------------------------------------------------ */
 
 static char *serialized(const struct http_resp *resp)
@@ -477,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_cookies),
 		cmocka_unit_test(test_no_cookie_header),
 		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_accept),
 		cmocka_unit_test(test_response_json_on_the_wire),
 		cmocka_unit_test(test_response_empty_and_redirect),
 		cmocka_unit_test(test_header_injection_refused),
