@@ -76,6 +76,8 @@ void log_set_request(const char *id)
 	request_id[n] = '\0';
 }
 
+/* A va_list printf: the attribute lets the compiler check the callers' formats instead. */
+__attribute__((format(printf, 2, 0)))
 static void emit(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"", "error", "warn", "info"};
