@@ -228,18 +228,25 @@ static void test_no_cookie_header(void **state)
 	http_req_cleanup(&req);
 }
 
-static bool content_type_is(const char *header, const char *type)
+/* The answer of check(req, type) for a request with just VAR=value in its environment. */
+static bool with_one_variable(const char *var, const char *value, const char *type,
+                              bool (*check)(const struct http_req *, const char *))
 {
 	char line[256];
 	char *env[] = {line, NULL};
 	struct http_req req;
 	bool r;
 
-	snprintf(line, sizeof line, "CONTENT_TYPE=%s", header);
+	snprintf(line, sizeof line, "%s=%s", var, value);
 	req_from(&req, env);
-	r = http_req_is_content_type(&req, type);
+	r = check(&req, type);
 	http_req_cleanup(&req);
 	return r;
+}
+
+static bool content_type_is(const char *header, const char *type)
+{
+	return with_one_variable("CONTENT_TYPE", header, type, http_req_is_content_type);
 }
 
 static void test_content_type(void **state)
@@ -267,16 +274,7 @@ static void test_content_type(void **state)
 
 static bool accepts(const char *header, const char *type)
 {
-	char line[256];
-	char *env[] = {line, NULL};
-	struct http_req req;
-	bool r;
-
-	snprintf(line, sizeof line, "HTTP_ACCEPT=%s", header);
-	req_from(&req, env);
-	r = http_req_accepts(&req, type);
-	http_req_cleanup(&req);
-	return r;
+	return with_one_variable("HTTP_ACCEPT", header, type, http_req_accepts);
 }
 
 static void test_accept(void **state)
