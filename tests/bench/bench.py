@@ -19,6 +19,9 @@ so that one run's aftermath (PostgreSQL's, the other stack's) stays out of
 the next. Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
 programs' workers, PostgreSQL and nginx used during each run: CPU µs per
 request is far less sensitive to other load on a shared machine than req/s.
+It also reports the steal share of each run (/proc/stat): on a virtual machine,
+the time the host kept the guest's CPUs waiting, which shows whether a run's
+tail latencies are the stack's or the host's.
 Figures are printed, never asserted; they go into README.md by hand, with the
 machine they came from.
 
@@ -124,14 +127,18 @@ def ms_value(text):
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
 
 
+def cpu_totals():
+    """All CPUs' time so far, in ticks: total, idle (with iowait), steal.
+    Guest and guest_nice are already counted in user and nice."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields), fields[3] + fields[4], fields[7]
+
+
 def busy_share(seconds):
     """The share of all CPUs' time not idle over the next `seconds`."""
-    def sample():
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-    total0, idle0 = sample()
+    total0, idle0, _ = cpu_totals()
     time.sleep(seconds)
-    total1, idle1 = sample()
+    total1, idle1, _ = cpu_totals()
     return 1 - (idle1 - idle0) / max(total1 - total0, 1)
 
 
@@ -148,10 +155,16 @@ def measure(url, conns, threads, token, groups):
     """wrk on url; groups maps a name to a function giving that group's pids now."""
     settle()
     before = {name: cpu_ticks(pids()) for name, pids in groups.items()}
+    total0, _, steal0 = cpu_totals()
     result = wrk(url, conns, threads, token)
+    total1, _, steal1 = cpu_totals()
     after = {name: cpu_ticks(pids()) for name, pids in groups.items()}
     n = max(result["total"], 1)
     result["cpu_us"] = {name: (after[name] - before[name]) / TICK * 1e6 / n for name in groups}
+    # On a virtual machine, the time the host ran something else while this
+    # guest's CPUs had work: each stolen slice stalls every request in flight
+    # on that CPU, however fast the stack is.
+    result["steal"] = (steal1 - steal0) / max(total1 - total0, 1)
     return result
 
 
@@ -366,19 +379,23 @@ def report(static, results, stack, peer):
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     print(f"nginx static file (1 worker, access log off): {static['rps']:.0f} req/s, "
-          f"p50 {static['p50']}, p99 {static['p99']}, non-2xx {static['bad']}\n")
+          f"p50 {static['p50']}, p99 {static['p99']}, non-2xx {static['bad']}, "
+          f"steal {static['steal']:.1%}\n")
     head = (f"{'route':36} {'conns':>5} {'C req/s':>8} {'p50':>8} {'p99':>8}")
     if peer:
         head += f" {'FastAPI':>8} {'p99':>8} {'C÷FastAPI':>9}"
-    head += f" {'C÷static':>8} {'non-2xx':>7}"
+    head += f" {'C÷static':>8} {'non-2xx':>7} {'steal':>5}"
     print(head)
     for (label, _, conns, _), c, p in results:
         line = f"{label:36} {conns:5d} {c['rps']:8.0f} {c['p50']:>8} {c['p99']:>8}"
         if peer:
             line += f" {p['rps']:8.0f} {p['p99']:>8} {ratio(c['rps'], p['rps']):>9}"
         bad = c["bad"] + (p["bad"] if p else 0)
-        line += f" {c['rps'] / static['rps']:8.1%} {bad:7d}"
+        line += f" {c['rps'] / static['rps']:8.1%} {bad:7d} {c['steal']:5.1%}"
         print(line)
+    print("\nsteal: the share of CPU time the hypervisor gave to other guests during the C run"
+          " (/proc/stat);\nthe higher it is, the more the p99 figures are the host's stalls, not"
+          " the stack's.")
     print("\nCPU µs per request (utime+stime during the run ÷ requests): "
           "workers / PostgreSQL / nginx")
     for (label, _, conns, _), c, p in results:
