@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -449,8 +450,71 @@ static int open_listener(const char *addr, struct stat *bound)
 	return fd;
 }
 
-static pid_t spawn_worker(const struct program *prog, const struct config *cfg, int listen_fd,
-                          const sigset_t *orig_mask)
+/*
+ * The workers of --listen (or of --workers on an inherited socket): one
+ * slot each, a worker that dies is replaced in its slot.
+ *
+ * With --pin-workers, slot i's worker runs only on the i-th CPU, round
+ * robin, of those the program was started with. Measured on 2 cores
+ * (README "Performance"): verify and me gained about 15% and their
+ * p99 ÷ p50 narrowed. A worker that stays on one CPU mostly keeps its
+ * PostgreSQL backend there too (the kernel wakes a task near its waker),
+ * so the query's round trip stays on one CPU instead of waking the other,
+ * which on a virtual machine is an interrupt through the hypervisor. It is
+ * an option because on a machine shared with other busy services a pinned
+ * worker cannot move off a CPU they crowd.
+ */
+struct pool {
+	const struct program *prog;
+	const struct config *cfg;
+	int listen_fd;
+	const sigset_t *worker_mask; /* the signal mask workers run with */
+	int nworkers;
+	pid_t pid[MAX_WORKERS]; /* per slot: the worker, or -1 when empty */
+	int cpu[MAX_WORKERS];   /* per slot: the CPU it runs on, or -1 for any */
+	time_t next_fork;       /* no fork before this, after a failed one */
+	long fork_delay;        /* seconds to wait after the next failure */
+};
+
+/* A failed fork() is retried after 1 s, then 2, 4, … up to this; a success starts again at 1. */
+#define FORK_RETRY_MAX_SECONDS 30
+
+static void plan_cpus(struct pool *pool, bool pin)
+{
+	cpu_set_t allowed;
+	int cpus[CPU_SETSIZE], ncpus = 0;
+
+	for (int i = 0; i < pool->nworkers; i++)
+		pool->cpu[i] = -1;
+	if (!pin)
+		return;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) == 0) {
+		log_warn("--pin-workers: cannot read the CPUs this program may use (%s); not pinning",
+		         strerror(errno));
+		return;
+	}
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[ncpus++] = c;
+	for (int i = 0; i < pool->nworkers; i++)
+		pool->cpu[i] = cpus[i % ncpus];
+	log_info("workers pinned round robin to the %d CPUs this program may use", ncpus);
+}
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t one;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	/* Unpinned is slower, not wrong: serve anyway. */
+	if (sched_setaffinity(0, sizeof one, &one) != 0)
+		log_warn("cannot pin worker %ld to CPU %d: %s", (long)getpid(), cpu, strerror(errno));
+}
+
+static pid_t spawn_worker(const struct pool *pool, int slot)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -462,60 +526,51 @@ static pid_t spawn_worker(const struct program *prog, const struct config *cfg, 
 	if (getppid() != parent)
 		_exit(0);
 	signal(SIGCHLD, SIG_DFL);
-	sigprocmask(SIG_SETMASK, orig_mask, NULL);
-	_exit(fcgi_loop(prog, cfg, listen_fd));
+	sigprocmask(SIG_SETMASK, pool->worker_mask, NULL);
+	pin_to_cpu(pool->cpu[slot]);
+	_exit(fcgi_loop(pool->prog, pool->cfg, pool->listen_fd));
 }
 
-/* A failed fork() is retried after 1 s, then 2, 4, … up to this; a success starts again at 1. */
-#define FORK_RETRY_MAX_SECONDS 30
-
-struct respawn {
-	time_t next_try; /* no fork before this */
-	long delay;      /* seconds to wait after the next failure */
-};
-
 /*
- * Starts a worker in every empty slot (pid <= 0), unless stopping or a
- * failed fork() is still backing off. Returns the number of empty slots
- * left, so the caller wakes up again to retry them.
+ * Starts a worker in every empty slot, unless stopping or a failed fork()
+ * is still backing off. Returns the number of empty slots left, so the
+ * caller wakes up again to retry them.
  */
-static int fill_slots(const struct program *prog, const struct config *cfg, int listen_fd,
-                      const sigset_t *orig_mask, pid_t *workers, int nworkers, struct respawn *rs)
+static int fill_slots(struct pool *pool)
 {
 	int empty = 0;
 
-	for (int i = 0; i < nworkers && !stopping; i++) {
-		if (workers[i] > 0)
+	for (int i = 0; i < pool->nworkers && !stopping; i++) {
+		if (pool->pid[i] > 0)
 			continue;
-		if (time(NULL) >= rs->next_try) {
-			workers[i] = spawn_worker(prog, cfg, listen_fd, orig_mask);
-			if (workers[i] > 0) {
-				rs->delay = 1;
+		if (time(NULL) >= pool->next_fork) {
+			pool->pid[i] = spawn_worker(pool, i);
+			if (pool->pid[i] > 0) {
+				pool->fork_delay = 1;
 				continue;
 			}
 			log_error("could not start a worker (fork: %s); retrying in %lds", strerror(errno),
-			          rs->delay);
-			rs->next_try = time(NULL) + rs->delay;
-			rs->delay = rs->delay * 2 > FORK_RETRY_MAX_SECONDS ? FORK_RETRY_MAX_SECONDS
-			                                                   : rs->delay * 2;
+			          pool->fork_delay);
+			pool->next_fork = time(NULL) + pool->fork_delay;
+			pool->fork_delay = pool->fork_delay * 2 > FORK_RETRY_MAX_SECONDS
+			                       ? FORK_RETRY_MAX_SECONDS
+			                       : pool->fork_delay * 2;
 		}
 		empty++;
 	}
 	return empty;
 }
 
-static void reap_and_replace(const struct program *prog, const struct config *cfg, int listen_fd,
-                             const sigset_t *orig_mask, pid_t *workers, int nworkers,
-                             struct respawn *rs)
+static void reap_and_replace(struct pool *pool)
 {
 	pid_t pid;
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (int i = 0; i < nworkers; i++) {
-			if (workers[i] != pid)
+		for (int i = 0; i < pool->nworkers; i++) {
+			if (pool->pid[i] != pid)
 				continue;
-			workers[i] = -1;
+			pool->pid[i] = -1;
 			if (stopping)
 				continue;
 			if (WIFSIGNALED(status))
@@ -530,23 +585,22 @@ static void reap_and_replace(const struct program *prog, const struct config *cf
 			metrics_worker_restarted();
 		}
 	}
-	fill_slots(prog, cfg, listen_fd, orig_mask, workers, nworkers, rs);
+	fill_slots(pool);
 }
 
 static int run_listener(const struct program *prog, const struct config *cfg, const char *addr,
-                        int nworkers)
+                        int nworkers, bool pin)
 {
-	pid_t workers[MAX_WORKERS];
+	struct pool pool = {.prog = prog, .cfg = cfg, .nworkers = nworkers, .fork_delay = 1};
 	sigset_t set, orig;
-	int listen_fd, sig, alive, empty;
+	int sig, alive, empty;
 	struct timespec grace = {.tv_sec = 1};
-	struct respawn rs = {0, 1};
 	struct stat bound;
 	time_t deadline;
 
 	/* addr NULL: the listening socket is fd 0, opened (and kept) by whoever started us. */
-	listen_fd = addr != NULL ? open_listener(addr, &bound) : 0;
-	if (listen_fd < 0)
+	pool.listen_fd = addr != NULL ? open_listener(addr, &bound) : 0;
+	if (pool.listen_fd < 0)
 		return 1;
 
 	sigemptyset(&set);
@@ -555,6 +609,7 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, &orig);
+	pool.worker_mask = &orig;
 	/* SIGCHLD must not be ignored, or waitpid() would find nothing. */
 	signal(SIGCHLD, SIG_DFL);
 
@@ -562,8 +617,9 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 	metrics_init(prog);
 	metrics_set_workers(nworkers);
 	for (int i = 0; i < nworkers; i++)
-		workers[i] = -1;
-	empty = fill_slots(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
+		pool.pid[i] = -1;
+	plan_cpus(&pool, pin);
+	empty = fill_slots(&pool);
 	log_info("listening on %s with %d workers", addr != NULL ? addr : "the inherited socket",
 	         nworkers);
 
@@ -573,34 +629,34 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 		if (sig == SIGTERM || sig == SIGINT)
 			stopping = 1;
 		else if (sig == SIGCHLD)
-			reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
-		empty = fill_slots(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
+			reap_and_replace(&pool);
+		empty = fill_slots(&pool);
 	}
 
 	log_info("stopping: letting requests in flight finish");
 	for (int i = 0; i < nworkers; i++)
-		if (workers[i] > 0)
-			kill(workers[i], SIGTERM);
+		if (pool.pid[i] > 0)
+			kill(pool.pid[i], SIGTERM);
 	deadline = time(NULL) + STOP_GRACE_SECONDS;
 	for (;;) {
-		reap_and_replace(prog, cfg, listen_fd, &orig, workers, nworkers, &rs);
+		reap_and_replace(&pool);
 		alive = 0;
 		for (int i = 0; i < nworkers; i++)
-			alive += workers[i] > 0;
+			alive += pool.pid[i] > 0;
 		if (alive == 0)
 			break;
 		if (time(NULL) >= deadline) {
 			log_warn("%d workers still busy after %ds; killing them", alive, STOP_GRACE_SECONDS);
 			for (int i = 0; i < nworkers; i++)
-				if (workers[i] > 0)
-					kill(workers[i], SIGKILL);
+				if (pool.pid[i] > 0)
+					kill(pool.pid[i], SIGKILL);
 		}
 		sigtimedwait(&set, NULL, &grace);
 	}
 	if (addr != NULL && strncmp(addr, "unix:", 5) == 0)
 		remove_unix_listener(addr + 5, &bound);
 	if (addr != NULL)
-		close(listen_fd);
+		close(pool.listen_fd);
 	log_info("stopped");
 	return 0;
 }
@@ -610,8 +666,9 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 static void usage(const char *name)
 {
 	fprintf(stderr,
-	        "usage: %s [--workers N]            (CGI, or FastCGI on a socket inherited as fd 0)\n"
-	        "       %s --listen unix:/path.sock|HOST:PORT [--workers N]\n"
+	        "usage: %s [--workers N [--pin-workers]]   (CGI, or FastCGI on a socket inherited as fd 0)\n"
+	        "       %s --listen unix:/path.sock|HOST:PORT [--workers N] [--pin-workers]\n"
+	        "--pin-workers: each worker stays on one CPU, round robin over those allowed.\n"
 	        "Configuration comes from the environment; see .env.example.\n",
 	        name, name);
 }
@@ -621,6 +678,7 @@ int serve_main(const struct program *prog, int argc, char **argv)
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"workers", required_argument, NULL, 'w'},
+		{"pin-workers", no_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -628,11 +686,11 @@ int serve_main(const struct program *prog, int argc, char **argv)
 	char err[512];
 	const char *listen_addr = NULL;
 	long workers = 2;
-	bool workers_given = false;
+	bool workers_given = false, pin = false;
 	int c, rc;
 
 	log_init(prog->name);
-	while ((c = getopt_long(argc, argv, "l:w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:w:ph", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			listen_addr = optarg;
@@ -644,6 +702,9 @@ int serve_main(const struct program *prog, int argc, char **argv)
 				return 2;
 			}
 			workers_given = true;
+			break;
+		case 'p':
+			pin = true;
 			break;
 		case 'h':
 			usage(prog->name);
@@ -678,10 +739,13 @@ int serve_main(const struct program *prog, int argc, char **argv)
 		return 1;
 	}
 	log_configure(cfg.log_target, cfg.log_level);
+	if (pin && listen_addr == NULL && (FCGX_IsCGI() || !workers_given))
+		log_warn("--pin-workers applies to a pool of workers (--listen, or --workers on an "
+		         "inherited socket); ignored");
 	if (listen_addr != NULL)
-		rc = run_listener(prog, &cfg, listen_addr, (int)workers);
+		rc = run_listener(prog, &cfg, listen_addr, (int)workers, pin);
 	else if (!FCGX_IsCGI() && workers_given)
-		rc = run_listener(prog, &cfg, NULL, (int)workers);
+		rc = run_listener(prog, &cfg, NULL, (int)workers, pin);
 	else if (!FCGX_IsCGI())
 		rc = fcgi_loop(prog, &cfg, 0);
 	else

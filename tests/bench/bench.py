@@ -26,7 +26,8 @@ Figures are printed, never asserted; they go into README.md by hand, with the
 machine they came from.
 
 Environment: BENCH_SECONDS (8), FAROUT_WORKERS (unset: each program's
-workers as `make run` starts them, from conf/dev/run.sh), FAROUT_BIN_DIR (the repository),
+workers as `make run` starts them, from conf/dev/run.sh), FAROUT_PIN_WORKERS
+(unset: as `make run` does, from conf/dev/run.sh), FAROUT_BIN_DIR (the repository),
 FAROUT_PEER_DIR, PEER.
 """
 
@@ -371,11 +372,20 @@ def make_run_workers():
     return dict(pair.split("=") for pair in m.group(1).split()) if m else {}
 
 
+def make_run_pins():
+    """Whether make run pins each worker to a CPU: FAROUT_PIN_WORKERS, else
+    the default on the pin_workers line of conf/dev/run.sh."""
+    m = re.search(r'^pin_workers=\$\{FAROUT_PIN_WORKERS:-(\d)\}', (REPO / "conf/dev/run.sh").read_text(),
+                  re.M)
+    return os.environ.get("FAROUT_PIN_WORKERS", m.group(1) if m else "0") == "1"
+
+
 def report(static, results, stack, peer):
     workers = os.environ.get("FAROUT_WORKERS") or ", ".join(
         f"{k} {v}" for k, v in stack.workers.items()) or "2"
+    pinned = ", each pinned to a CPU" if stack.pin_workers else ""
     print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2 "
-          f"(-t1 at 1 connection), workers per program: {workers}; "
+          f"(-t1 at 1 connection), workers per program: {workers}{pinned}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     print(f"nginx static file (1 worker, access log off): {static['rps']:.0f} req/s, "
@@ -426,6 +436,7 @@ def main():
     stack = Stack()
     if not os.environ.get("FAROUT_WORKERS"):
         stack.workers = make_run_workers()
+    stack.pin_workers = make_run_pins()
     stack.start()
     static = peer = None
     try:

@@ -202,6 +202,7 @@ class Stack:
         # What the programs (not farout-admin, not the tests) get on top of env.
         self.program_overrides = {}
         self.workers = {}  # per program, over FAROUT_WORKERS (make bench sets make run's defaults)
+        self.pin_workers = False  # --pin-workers (make bench: as make run does)
 
     # -- paths -------------------------------------------------------------
 
@@ -597,6 +598,8 @@ pidfile = {pgb}/pgbouncer.pid
         else:
             cmd = [str(self.program_path(name)), "--listen", f"unix:{sock}",
                    "--workers", str(self.workers.get(name) or os.environ.get("FAROUT_WORKERS", "2"))]
+            if self.pin_workers:
+                cmd.append("--pin-workers")
         key = self.proc_key(name, host)
         log_name = name if host == 0 else f"{name}-{host}"
         with open(self.log_path(log_name), "ab") as log:

@@ -12,6 +12,10 @@ statement being prepared, "execute farout_…" for a run of it, and
 
 The accept loop wakes one idle worker per connection (EPOLLEXCLUSIVE), seen
 in the workers' voluntary context switches.
+
+--pin-workers gives each worker slot one CPU, round robin over the CPUs the
+program was started with, and a replacement worker its slot's CPU, seen in
+/proc/PID/status.
 """
 
 import os
@@ -19,6 +23,7 @@ import re
 import shutil
 import signal
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import psycopg2
@@ -235,3 +240,83 @@ def test_a_connection_wakes_one_idle_worker_not_all(clean):
     finally:
         del clean.workers["me"]
         clean.restart_program("me")
+
+
+# ---- --pin-workers ---------------------------------------------------------------------------
+
+def allowed_cpus(pid):
+    """The CPUs a process may run on (Cpus_allowed_list: "0-1,3")."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Cpus_allowed_list:"):
+            cpus = []
+            for part in line.split(":", 1)[1].strip().split(","):
+                first, _, last = part.partition("-")
+                cpus.extend(range(int(first), int(last or first) + 1))
+            return cpus
+    raise AssertionError(f"no Cpus_allowed_list for {pid}")
+
+
+def pinned_program(stack, name, workers, cpus):
+    """Restarts NAME with --pin-workers and `workers` workers, started from
+    a process allowed only `cpus`; returns (parent, workers)."""
+    own = os.sched_getaffinity(0)
+    stack.workers[name] = workers
+    stack.pin_workers = True
+    os.sched_setaffinity(0, cpus)
+    try:
+        stack.restart_program(name)
+    finally:
+        os.sched_setaffinity(0, own)
+    assert wait_until(lambda: len(stack.program_pids(name)[1]) == workers, 10)
+    return stack.program_pids(name)
+
+
+@pytest.fixture
+def unpinned_afterwards(clean):
+    yield clean
+    clean.pin_workers = False
+    clean.workers.pop("me", None)
+    clean.restart_program("me")
+
+
+def test_pinned_workers_take_the_cpus_round_robin_and_a_replacement_its_slots(unpinned_afterwards):
+    stack = unpinned_afterwards
+    cpus = sorted(os.sched_getaffinity(0))
+    expected = Counter(cpus[i % len(cpus)] for i in range(3))
+    parent, workers = pinned_program(stack, "me", 3, cpus)
+
+    assert allowed_cpus(parent) == cpus  # the parent itself stays free to move
+    pins = {pid: allowed_cpus(pid) for pid in workers}
+    assert all(len(p) == 1 for p in pins.values()), pins
+    assert Counter(p[0] for p in pins.values()) == expected, pins
+
+    # The worker alone on its CPU (with 2 CPUs: the one on the second) dies;
+    # its replacement goes to the same CPU, so the spread stays the same.
+    lonely = min(pins, key=lambda pid: expected[pins[pid][0]])
+    os.kill(lonely, signal.SIGKILL)
+    assert wait_until(lambda: len(stack.program_pids("me")[1]) == 3
+                      and lonely not in stack.program_pids("me")[1], 10)
+    _, workers = stack.program_pids("me")
+    assert Counter(allowed_cpus(pid)[0] for pid in workers) == expected
+    assert all(len(allowed_cpus(pid)) == 1 for pid in workers)
+    for _ in range(6):
+        assert get(stack, "/api/health").status_code == 200
+
+
+def test_pinned_workers_stay_within_the_cpus_they_were_started_with(unpinned_afterwards):
+    stack = unpinned_afterwards
+    last = max(os.sched_getaffinity(0))
+    parent, workers = pinned_program(stack, "me", 2, {last})
+    assert allowed_cpus(parent) == [last]
+    assert [allowed_cpus(pid) for pid in workers] == [[last], [last]]
+    assert get(stack, "/api/health").status_code == 200
+
+
+def test_pin_workers_without_a_pool_is_ignored_with_a_warning(clean):
+    result = clean.run_program("me", args=("--pin-workers",), extra_env={
+        "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET", "DOCUMENT_URI": "/api/health",
+        "SCRIPT_NAME": "/api/health", "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(b"Status: 200"), result.stdout[:200]
+    assert b"--pin-workers applies to a pool of workers" in result.stderr, result.stderr
