@@ -10,7 +10,8 @@
 #   make test-pgbouncer  the API suites with the programs behind PgBouncer (transaction pooling)
 #   make fuzz         every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (60) each, under build/fuzz/
 #   make bench        wrk figures for the main routes next to an nginx static baseline
-#                     (PEER=1: and next to the FastAPI peer in ../shared/peers/fastapi)
+#                     (PEER=1: and next to the FastAPI peer in ../shared/peers/fastapi;
+#                     IDLE_POLL=1: idle CPUs poll instead of halting, a diagnosis)
 #   make install      PREFIX=/usr/local DESTDIR= (programs, farout-admin, SQL, nginx config, units, site, docs)
 #
 # VARIANT=asan (set by `make asan`) puts every output under build/asan/ instead.
@@ -146,7 +147,7 @@ help:
 	@sed -n 's/^#   make/  make/p' $(firstword $(MAKEFILE_LIST))
 
 bench: all
-	@PEER=$(PEER) FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) tests/bench/bench.py
+	@PEER=$(PEER) IDLE_POLL=$(IDLE_POLL) FAROUT_BIN_DIR=$(abspath $(OUT)) $(PYTHON) tests/bench/bench.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/farout-auth/cgi-bin $(DESTDIR)$(PREFIX)/bin \

@@ -25,10 +25,15 @@ tail latencies are the stack's or the host's.
 Figures are printed, never asserted; they go into README.md by hand, with the
 machine they came from.
 
+IDLE_POLL=1 (root) holds /dev/cpu_dma_latency at 0 during the whole run, so that
+idle CPUs poll instead of halting: a diagnosis of how much of the latency is the
+machine's wake-up from idle (on a VM, the hypervisor's), never a figure of the
+stack's defaults. The header names the machine's idle policy either way.
+
 Environment: BENCH_SECONDS (8), FAROUT_WORKERS (unset: each program's
 workers as `make run` starts them, from conf/dev/run.sh), FAROUT_PIN_WORKERS
 (unset: as `make run` does, from conf/dev/run.sh), FAROUT_BIN_DIR (the repository),
-FAROUT_PEER_DIR, PEER.
+FAROUT_PEER_DIR, PEER, IDLE_POLL.
 """
 
 import os
@@ -51,6 +56,7 @@ from harness import REPO, Stack, children_of, free_port, group_members, wait_unt
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 PEER = os.environ.get("PEER", "") not in ("", "0", "no", "false")
+IDLE_POLL = os.environ.get("IDLE_POLL", "") not in ("", "0", "no", "false")
 MEMBERS = 10_000
 TICK = os.sysconf("SC_CLK_TCK")
 USER, PASSWORD = "bench", "load-test-pass-1"
@@ -141,6 +147,38 @@ def busy_share(seconds):
     time.sleep(seconds)
     total1, idle1, _ = cpu_totals()
     return 1 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def cpu_idle_policy():
+    """How this machine's idle CPUs wait, in a few words: whether they halt
+    (on a VM an exit to the hypervisor, and a wake-up that waits for the host
+    to run the CPU again) or poll first."""
+    base = Path("/sys/devices/system/cpu/cpuidle")
+    try:
+        governor = (base / "current_governor").read_text().strip()
+    except OSError:
+        return "cpuidle unknown"
+    text = f"cpuidle governor {governor}"
+    try:
+        poll_ns = int(Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns").read_text())
+        text += f", guest_halt_poll_ns {poll_ns}" + (" (halts at once)" if poll_ns == 0 else "")
+    except (OSError, ValueError):
+        pass
+    return text
+
+
+def hold_idle_polling():
+    """IDLE_POLL=1: holds /dev/cpu_dma_latency at 0 µs for the whole run, so
+    that idle CPUs poll instead of halting (what tuned's latency-performance
+    profile does). A diagnosis, not a setting of the stack: it shows how much
+    of a run's latency is the machine's wake-up from idle. Returns the file
+    descriptor to keep open; the kernel drops the request when it closes."""
+    try:
+        fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
+        os.write(fd, (0).to_bytes(4, sys.byteorder))
+    except OSError as e:
+        sys.exit(f"bench: IDLE_POLL=1 needs /dev/cpu_dma_latency (root): {e}")
+    return fd
 
 
 def settle():
@@ -387,7 +425,8 @@ def report(static, results, stack, peer):
     print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2 "
           f"(-t1 at 1 connection), workers per program: {workers}{pinned}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {cpu_idle_policy()}"
+          f"{'; IDLE_POLL=1: idle CPUs poll (/dev/cpu_dma_latency 0)' if IDLE_POLL else ''}\n")
     print(f"nginx static file (1 worker, access log off): {static['rps']:.0f} req/s, "
           f"p50 {static['p50']}, p99 {static['p99']}, non-2xx {static['bad']}, "
           f"steal {static['steal']:.1%}\n")
@@ -430,6 +469,7 @@ def main():
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing (conf/dev/setup-deps.sh installs it)")
     peer_dir = None
+    idle_fd = hold_idle_polling() if IDLE_POLL else None
     if PEER:
         peer_dir = find_peer()
         ensure_peer_packages()
@@ -475,6 +515,8 @@ def main():
         if static is not None:
             static.stop()
         stack.stop()
+        if idle_fd is not None:
+            os.close(idle_fd)
 
 
 if __name__ == "__main__":
