@@ -666,7 +666,7 @@ static int run_listener(const struct program *prog, const struct config *cfg, co
 static void usage(const char *name)
 {
 	fprintf(stderr,
-	        "usage: %s [--workers N [--pin-workers]]   (CGI, or FastCGI on a socket inherited as fd 0)\n"
+	        "usage: %s [--workers N [--pin-workers]]  (CGI, or FastCGI on an inherited socket, fd 0)\n"
 	        "       %s --listen unix:/path.sock|HOST:PORT [--workers N] [--pin-workers]\n"
 	        "--pin-workers: each worker stays on one CPU, round robin over those allowed.\n"
 	        "Configuration comes from the environment; see .env.example.\n",
