@@ -126,7 +126,8 @@ ln -sfn -- "$repo/conf" "$outdir/conf"
 
 {
 	echo "# Written by conf/nginx/mklocal.sh; rewritten at every run."
-	echo "listen 127.0.0.1:$port;"
+	# One listening socket per nginx worker (see nginx.conf: worker_processes).
+	echo "listen 127.0.0.1:$port reuseport;"
 	# PUBLIC_URL's host (the map's one entry): also what $host is for a
 	# request without a Host header.
 	echo "server_name $(sed -n 's/^    "\(.*\)" "";$/\1/p' "$outdir/local/public_url.conf");"
