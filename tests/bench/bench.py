@@ -16,7 +16,8 @@ the peer is installed first (conf/dev/setup-deps.sh --peer).
 
 Before each wrk run it waits (at most 5 s) for the machine to be nearly idle,
 so that one run's aftermath (PostgreSQL's, the other stack's) stays out of
-the next. Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
+the next, then warms the route up with BENCH_WARMUP (2) seconds of the same
+wrk run, unmeasured: the figures are the steady state's. Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
 programs' workers, PostgreSQL and nginx used during each run: CPU µs per
 request is far less sensitive to other load on a shared machine than req/s.
 It also reports the steal share of each run (/proc/stat): on a virtual machine,
@@ -30,10 +31,10 @@ idle CPUs poll instead of halting: a diagnosis of how much of the latency is the
 machine's wake-up from idle (on a VM, the hypervisor's), never a figure of the
 stack's defaults. The header names the machine's idle policy either way.
 
-Environment: BENCH_SECONDS (8), FAROUT_WORKERS (unset: each program's
-workers as `make run` starts them, from conf/dev/run.sh), FAROUT_PIN_WORKERS
-(unset: as `make run` does, from conf/dev/run.sh), FAROUT_BIN_DIR (the repository),
-FAROUT_PEER_DIR, PEER, IDLE_POLL.
+Environment: BENCH_SECONDS (8), BENCH_WARMUP (2), FAROUT_WORKERS (unset: each
+program's workers as `make run` starts them, from conf/dev/run.sh),
+FAROUT_PIN_WORKERS (unset: as `make run` does, from conf/dev/run.sh),
+FAROUT_BIN_DIR (the repository), FAROUT_PEER_DIR, PEER, IDLE_POLL.
 """
 
 import os
@@ -55,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import REPO, Stack, children_of, free_port, group_members, wait_until  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
 PEER = os.environ.get("PEER", "") not in ("", "0", "no", "false")
 IDLE_POLL = os.environ.get("IDLE_POLL", "") not in ("", "0", "no", "false")
 MEMBERS = 10_000
@@ -85,8 +87,8 @@ MEMBERS_SQL = """
 
 # ---- measuring ---------------------------------------------------------------
 
-def wrk(url, connections, threads, token):
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{SECONDS}s", "--latency", url]
+def wrk(url, connections, threads, token, seconds=SECONDS):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -191,8 +193,16 @@ def settle():
 
 
 def measure(url, conns, threads, token, groups):
-    """wrk on url; groups maps a name to a function giving that group's pids now."""
+    """wrk on url; groups maps a name to a function giving that group's pids now.
+    The measured run follows an unmeasured one of BENCH_WARMUP seconds with
+    the same settings: after the settle, the first few hundred milliseconds
+    under load are the scheduler's, not the stack's (PostgreSQL's backends
+    start on whichever CPU was idle, and until they move next to the worker
+    that queries them a route runs at about half its rate: README
+    "Performance")."""
     settle()
+    if WARMUP > 0:
+        wrk(url, conns, threads, token, WARMUP)
     before = {name: cpu_ticks(pids()) for name, pids in groups.items()}
     total0, _, steal0 = cpu_totals()
     result = wrk(url, conns, threads, token)
@@ -422,7 +432,8 @@ def report(static, results, stack, peer):
     workers = os.environ.get("FAROUT_WORKERS") or ", ".join(
         f"{k} {v}" for k, v in stack.workers.items()) or "2"
     pinned = ", each pinned to a CPU" if stack.pin_workers else ""
-    print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route, wrk -t2 "
+    print(f"\nFarout auth bench: {os.cpu_count()} cores, {SECONDS} s per route "
+          f"(after {WARMUP} s of warm-up), wrk -t2 "
           f"(-t1 at 1 connection), workers per program: {workers}{pinned}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {cpu_idle_policy()}"
