@@ -267,8 +267,29 @@ def pinned_program(stack, name, workers, cpus):
         stack.restart_program(name)
     finally:
         os.sched_setaffinity(0, own)
-    assert wait_until(lambda: len(stack.program_pids(name)[1]) == workers, 10)
-    return stack.program_pids(name)
+    return stack.program_pids(name)[0], pinned_workers(stack, name, workers)
+
+
+def pinned_workers(stack, name, count, gone=None):
+    """NAME's workers once there are `count` of them, `gone` not among them,
+    and each has pinned itself (a new worker pins itself right after the
+    fork, so for a moment it still has its parent's CPUs). One listing per
+    check: two could see the dead worker leave and its replacement not yet
+    come."""
+    seen = []
+
+    def settled():
+        pids = stack.program_pids(name)[1]
+        try:
+            ok = (len(pids) == count and gone not in pids
+                  and all(len(allowed_cpus(pid)) == 1 for pid in pids))
+        except OSError:  # a worker ended between the listing and the read
+            return False
+        seen[:] = pids
+        return ok
+
+    assert wait_until(settled, 10), f"{name} workers: {seen}"
+    return seen
 
 
 @pytest.fixture
@@ -294,9 +315,7 @@ def test_pinned_workers_take_the_cpus_round_robin_and_a_replacement_its_slots(un
     # its replacement goes to the same CPU, so the spread stays the same.
     lonely = min(pins, key=lambda pid: expected[pins[pid][0]])
     os.kill(lonely, signal.SIGKILL)
-    assert wait_until(lambda: len(stack.program_pids("me")[1]) == 3
-                      and lonely not in stack.program_pids("me")[1], 10)
-    _, workers = stack.program_pids("me")
+    workers = pinned_workers(stack, "me", 3, gone=lonely)
     assert Counter(allowed_cpus(pid)[0] for pid in workers) == expected
     assert all(len(allowed_cpus(pid)) == 1 for pid in workers)
     for _ in range(6):
