@@ -17,9 +17,10 @@ the peer is installed first (conf/dev/setup-deps.sh --peer).
 Before each wrk run it waits (at most 5 s) for the machine to be nearly idle,
 so that one run's aftermath (PostgreSQL's, the other stack's) stays out of
 the next, then warms the route up with BENCH_WARMUP (2) seconds of the same
-wrk run, unmeasured: the figures are the steady state's. Besides wrk's figures it reads the CPU time (/proc/PID/stat) that the
-programs' workers, PostgreSQL and nginx used during each run: CPU µs per
-request is far less sensitive to other load on a shared machine than req/s.
+wrk run, unmeasured: the figures are the steady state's. Besides wrk's
+figures it reads the CPU time (/proc/PID/stat) that the programs' workers,
+PostgreSQL and nginx used during each run: CPU µs per request is far less
+sensitive to other load on a shared machine than req/s.
 It also reports the steal share of each run (/proc/stat): on a virtual machine,
 the time the host kept the guest's CPUs waiting, which shows whether a run's
 tail latencies are the stack's or the host's.
